@@ -1,0 +1,134 @@
+//! Start-up: open the store, load keys, build the router with its limits, and serve.
+//! `main` and the tests share this one function ([`spawn`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use admit_oauth::metadata::Metadata;
+use admit_store::Store;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::keyring::{Keyring, MasterKey};
+use crate::state::{AppState, Inner};
+use crate::{Settings, password, routes};
+
+/// All request headers together may not exceed this (bytes).
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub issuer: String,
+    /// Whether start-up created a new master key file (the operator should back it up).
+    pub created_master_key: bool,
+    pub task: JoinHandle<std::io::Result<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    /// Stops accepting, lets in-flight requests finish, and waits for the task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Opens the store (creating the SQLite file and running migrations), loads or
+/// generates keys, binds `settings.listen` and serves in a background task.
+pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "creating the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let store = Store::connect(&settings.database_url)
+        .await
+        .context("opening the database")?;
+    let (master, created_master_key) =
+        MasterKey::load_or_create(settings.master_key.as_deref(), &settings.data_dir)?;
+    let keys = Keyring::load(
+        &store,
+        &master,
+        settings.access_token_alg,
+        settings.hs256_secret.as_deref(),
+        crate::now(),
+    )
+    .await?;
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    // A port of 0 is resolved now, so an issuer derived from it is correct.
+    if settings.listen.port() == 0 && settings.issuer.ends_with(":0") {
+        settings.issuer = format!("http://{addr}");
+        settings.audience = settings.issuer.clone();
+    }
+    let metadata = Metadata::new(&settings.issuer, keys.algorithms(), scopes_supported());
+    let state = AppState(Arc::new(Inner {
+        metadata: serde_json::to_string(&metadata)?,
+        jwks: serde_json::to_string(keys.jwks())?,
+        passwords: password::Verifier::new(settings.password_hash_concurrency),
+        settings: settings.clone(),
+        store,
+        keys,
+    }));
+    let app = router(state);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, issuer = %settings.issuer, "admit is serving");
+    Ok(Server {
+        addr,
+        issuer: settings.issuer,
+        created_master_key,
+        task,
+        shutdown: Some(tx),
+    })
+}
+
+fn scopes_supported() -> Vec<String> {
+    Vec::new()
+}
+
+fn router(state: AppState) -> Router {
+    routes::router(state)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(middleware::from_fn(limit_headers))
+        .layer(TraceLayer::new_for_http())
+        // Authorization and cookies never reach a log line.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+}
+
+async fn limit_headers(request: Request, next: Next) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return ApiError::TooLarge(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
+    }
+    next.run(request).await
+}

@@ -1,0 +1,61 @@
+//! The server's resolved settings. Where they come from (flags, `ADMIT_*` variables,
+//! a TOML file) is the binary's business; this is what is left after resolution.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use admit_jose::Algorithm;
+
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The public URL, exactly as it appears in `iss` (no trailing slash).
+    pub issuer: String,
+    pub database_url: String,
+    /// Holds the SQLite database and the generated master key by default.
+    pub data_dir: PathBuf,
+    /// Base64url of 32 bytes. When absent, `data_dir/master.key` is used or created.
+    pub master_key: Option<String>,
+    pub access_token_alg: Algorithm,
+    /// The shared secret for HS256 mode, at least 32 bytes. Only with `access_token_alg = HS256`.
+    pub hs256_secret: Option<Vec<u8>>,
+    /// The `aud` of access tokens; resource servers check it.
+    pub audience: String,
+    pub access_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    /// Concurrent Argon2id computations; each holds about 19 MiB.
+    pub password_hash_concurrency: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field("data_dir", &self.data_dir)
+            .field("access_token_alg", &self.access_token_alg)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// Settings for a server on `listen` whose data lives in `data_dir`: the defaults
+    /// the binary starts from, and what tests use.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Settings {
+        let issuer = format!("http://{listen}");
+        Settings {
+            listen,
+            database_url: format!("sqlite://{}", data_dir.join("admit.db").display()),
+            data_dir,
+            master_key: None,
+            access_token_alg: Algorithm::EdDSA,
+            hs256_secret: None,
+            audience: issuer.clone(),
+            issuer,
+            access_token_ttl: 600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            password_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}

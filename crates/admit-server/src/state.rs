@@ -1,0 +1,29 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use admit_store::Store;
+
+use crate::Settings;
+use crate::keyring::Keyring;
+use crate::password;
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Store,
+    pub keys: Keyring,
+    pub passwords: password::Verifier,
+    /// Discovery metadata, serialised once.
+    pub metadata: String,
+    pub jwks: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

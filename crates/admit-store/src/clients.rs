@@ -1,0 +1,164 @@
+//! OAuth clients: the `clients` table. Lists are stored as text: grant types
+//! and scopes space-separated (neither may contain a space, per RFC 6749),
+//! redirect URIs as a JSON array so no URI is ever split or joined wrongly.
+//! Deleting a client revokes its refresh families in the same transaction.
+
+use crate::{Store, StoreError};
+
+/// A registered client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    /// SHA-256 of the client secret; `None` for public clients.
+    pub secret_hash: Option<Vec<u8>>,
+    pub public: bool,
+    pub name: Option<String>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub skip_consent: bool,
+    pub require_pkce: bool,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field(
+                "secret_hash",
+                &self.secret_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("public", &self.public)
+            .field("name", &self.name)
+            .field("grant_types", &self.grant_types)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field("scopes", &self.scopes)
+            .field("skip_consent", &self.skip_consent)
+            .field("require_pkce", &self.require_pkce)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// A `clients` row as stored, lists still encoded.
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    secret_hash: Option<Vec<u8>>,
+    public: bool,
+    name: Option<String>,
+    grant_types: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    scopes: String,
+    skip_consent: bool,
+    require_pkce: bool,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        Ok(Client {
+            client_id: row.client_id,
+            secret_hash: row.secret_hash,
+            public: row.public,
+            name: row.name,
+            grant_types: split_words(&row.grant_types),
+            redirect_uris: from_json(&row.redirect_uris)?,
+            post_logout_redirect_uris: from_json(&row.post_logout_redirect_uris)?,
+            scopes: split_words(&row.scopes),
+            skip_consent: row.skip_consent,
+            require_pkce: row.require_pkce,
+            created_at: row.created_at,
+        })
+    }
+}
+
+fn split_words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).expect("a list of strings always serializes")
+}
+
+/// A malformed list means the row was written by something other than this
+/// store: report it as a decode error rather than guessing.
+fn from_json(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))
+}
+
+const COLUMNS: &str = "client_id, secret_hash, public, name, grant_types, redirect_uris, \
+     post_logout_redirect_uris, scopes, skip_consent, require_pkce, created_at";
+
+impl Store {
+    /// Inserts a client; [`StoreError::Conflict`] if the client_id is taken.
+    pub async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let grant_types = client.grant_types.join(" ");
+        let redirect_uris = to_json(&client.redirect_uris);
+        let post_logout = to_json(&client.post_logout_redirect_uris);
+        let scopes = client.scopes.join(" ");
+        let sql = format!(
+            "INSERT INTO clients ({COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        on_pool!(self, p => sqlx::query(&sql)
+            .bind(&client.client_id)
+            .bind(&client.secret_hash)
+            .bind(client.public)
+            .bind(&client.name)
+            .bind(&grant_types)
+            .bind(&redirect_uris)
+            .bind(&post_logout)
+            .bind(&scopes)
+            .bind(client.skip_consent)
+            .bind(client.require_pkce)
+            .bind(client.created_at)
+            .execute(p)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM clients WHERE client_id = $1");
+        let row: Option<ClientRow> =
+            on_pool!(self, p => sqlx::query_as(&sql).bind(client_id).fetch_optional(p).await)?;
+        row.map(Client::try_from).transpose()
+    }
+
+    /// All clients, ordered by client_id.
+    pub async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM clients ORDER BY client_id");
+        let rows: Vec<ClientRow> = on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    /// Deletes a client and revokes (at `now`) every refresh family issued to
+    /// it. Returns whether the client existed.
+    pub async fn delete_client(&self, client_id: &str, now: i64) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(
+                "UPDATE refresh_families SET revoked_at = $2 \
+                 WHERE client_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(client_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+}

@@ -1,0 +1,35 @@
+//! `StoreError`: the one error type of the store, and the mapping from sqlx
+//! errors (unique-constraint violations become `Conflict`).
+
+/// An error from the store. Messages never carry secrets: no URLs with
+/// credentials, no hashes, no key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A row with the same unique key (id, username, client_id, kid, token hash) exists.
+    #[error("already exists")]
+    Conflict,
+    /// The URL's scheme names no supported backend. Holds only the scheme and
+    /// a hint, never the URL itself, which may carry a password.
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+    #[error("database: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
+}

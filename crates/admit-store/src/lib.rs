@@ -1,0 +1,219 @@
+//! admit's storage: the only crate that knows SQL. [`Store`] is one interface
+//! over two backends, SQLite (the embedded default) and PostgreSQL, chosen
+//! once by the URL given to [`Store::connect`]. Every query is written once
+//! with `$N` placeholders and run on either pool through `on_pool!`.
+//!
+//! Times are unix seconds passed in by the caller: the store never reads the
+//! clock, so tests and callers control expiry exactly.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// Expands `$body` once per backend with `$p` bound to that backend's pool, so
+/// each query is written once and type-checked against both drivers.
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+mod clients;
+mod error;
+mod keys;
+mod refresh;
+mod users;
+
+pub use clients::Client;
+pub use error::StoreError;
+pub use keys::SigningKey;
+pub use refresh::{RefreshFamily, RefreshLookup, RefreshToken};
+pub use users::User;
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a writer waits for SQLite's lock, or a caller for a pooled
+/// PostgreSQL connection, before giving up with an error.
+const WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The store: a handle on a connection pool. Cloning is cheap (the pool is
+/// reference-counted) and every clone shares the same connections.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects to `url` and runs the backend's embedded migrations.
+    ///
+    /// * `sqlite://PATH` or `sqlite:PATH`: the file and its parent directory
+    ///   are created if missing. WAL journal, `synchronous = NORMAL`;
+    ///   append `?synchronous=full` to fsync every commit.
+    /// * `postgres://...` or `postgresql://...`.
+    ///
+    /// Any other scheme is [`StoreError::UnsupportedUrl`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            Pool::Sqlite(connect_sqlite(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(WAIT)
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            return Err(StoreError::UnsupportedUrl(unsupported(url)));
+        };
+        // PostgreSQL: sqlx's migrator holds an advisory lock while it runs, so
+        // several instances starting at once apply each migration once.
+        // SQLite has no such lock in sqlx: one admit process owns a file.
+        match &pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        let store = Store { pool };
+        tracing::debug!(backend = store.backend(), "store connected and migrated");
+        Ok(store)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Checks the database answers (`SELECT 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Closes every connection of the pool, waiting for checked-out ones to
+    /// come back. Later calls on any clone fail.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+    let (url, synchronous) = take_synchronous(url)?;
+    let options = SqliteConnectOptions::from_str(&url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL in WAL mode survives a crash of the process; a power loss or
+        // OS crash may lose the last commits (never corrupt the file). FULL,
+        // an fsync per commit, is the opt-in: `?synchronous=full` in the URL.
+        .synchronous(synchronous)
+        .busy_timeout(WAIT)
+        .foreign_keys(true);
+    // Not a let-chain: the workspace's rust-version (1.85) predates them.
+    let parent = options.get_filename().parent();
+    if let Some(parent) = parent.filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    }
+    Ok(SqlitePoolOptions::new().connect_with(options).await?)
+}
+
+/// Removes admit's own `synchronous=normal|full` parameter from a SQLite URL
+/// (sqlx rejects unknown parameters) and returns what it asked for.
+fn take_synchronous(url: &str) -> Result<(String, SqliteSynchronous), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), SqliteSynchronous::Normal));
+    };
+    let mut synchronous = SqliteSynchronous::Normal;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", v)) if v.eq_ignore_ascii_case("normal") => {
+                synchronous = SqliteSynchronous::Normal
+            }
+            Some(("synchronous", v)) if v.eq_ignore_ascii_case("full") => {
+                synchronous = SqliteSynchronous::Full
+            }
+            Some(("synchronous", _)) => {
+                return Err(StoreError::Database(sqlx::Error::Configuration(
+                    "`synchronous` must be `normal` or `full`".into(),
+                )));
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = match rest.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", rest.join("&")),
+    };
+    Ok((url, synchronous))
+}
+
+/// Describes an unsupported URL by its scheme alone: the rest may hold a password.
+fn unsupported(url: &str) -> String {
+    let scheme = url.split_once(':').map(|(s, _)| s).filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    let expected = "expected sqlite://PATH or postgres://USER@HOST/DB";
+    match scheme {
+        Some(s) => format!("scheme `{s}` is not supported ({expected})"),
+        None => format!("no URL scheme ({expected})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synchronous_parameter_is_taken_out_of_the_url() {
+        let (url, s) = take_synchronous("sqlite://a/b.db").unwrap();
+        assert_eq!(url, "sqlite://a/b.db");
+        assert!(matches!(s, SqliteSynchronous::Normal));
+
+        let (url, s) = take_synchronous("sqlite://a/b.db?synchronous=FULL").unwrap();
+        assert_eq!(url, "sqlite://a/b.db");
+        assert!(matches!(s, SqliteSynchronous::Full));
+
+        let (url, s) = take_synchronous("sqlite:b.db?mode=rwc&synchronous=full&vfs=unix").unwrap();
+        assert_eq!(url, "sqlite:b.db?mode=rwc&vfs=unix");
+        assert!(matches!(s, SqliteSynchronous::Full));
+
+        assert!(take_synchronous("sqlite:b.db?synchronous=off").is_err());
+    }
+
+    #[test]
+    fn unsupported_url_names_only_the_scheme() {
+        let msg = unsupported("mysql://admin:hunter2@db/admit");
+        assert!(msg.contains("`mysql`"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(unsupported("/var/lib/admit.db").starts_with("no URL scheme"));
+    }
+}

@@ -1,0 +1,226 @@
+//! Refresh tokens: `refresh_families` (one per login: client, user, scope,
+//! revocation) and `refresh_tokens` (the chain of rotated tokens of a family,
+//! stored by hash only). Rotation is one conditional UPDATE so that, of two
+//! requests presenting the same token, exactly one wins on either backend.
+
+use crate::{Store, StoreError};
+
+/// One login's chain of rotated refresh tokens.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: String,
+    pub auth_time: Option<i64>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// One refresh token of a family, by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefreshToken {
+    pub token_hash: Vec<u8>,
+    pub family_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// When it was exchanged for its successor; presenting it again is reuse.
+    pub rotated_at: Option<i64>,
+}
+
+/// A token together with its family, as one lookup returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshLookup {
+    pub token: RefreshToken,
+    pub family: RefreshFamily,
+}
+
+/// The joined row of [`Store::refresh_token`]; both tables have `created_at`.
+#[derive(sqlx::FromRow)]
+struct LookupRow {
+    token_hash: Vec<u8>,
+    family_id: String,
+    token_created_at: i64,
+    expires_at: i64,
+    rotated_at: Option<i64>,
+    client_id: String,
+    user_id: Option<String>,
+    scope: String,
+    auth_time: Option<i64>,
+    family_created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl From<LookupRow> for RefreshLookup {
+    fn from(r: LookupRow) -> Self {
+        RefreshLookup {
+            family: RefreshFamily {
+                id: r.family_id.clone(),
+                client_id: r.client_id,
+                user_id: r.user_id,
+                scope: r.scope,
+                auth_time: r.auth_time,
+                created_at: r.family_created_at,
+                revoked_at: r.revoked_at,
+            },
+            token: RefreshToken {
+                token_hash: r.token_hash,
+                family_id: r.family_id,
+                created_at: r.token_created_at,
+                expires_at: r.expires_at,
+                rotated_at: r.rotated_at,
+            },
+        }
+    }
+}
+
+impl Store {
+    /// Starts a family with its first token, in one transaction. The token
+    /// joins `family` whatever its own `family_id` says.
+    pub async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO refresh_families \
+                 (id, client_id, user_id, scope, auth_time, created_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&family.id)
+            .bind(&family.client_id)
+            .bind(&family.user_id)
+            .bind(&family.scope)
+            .bind(family.auth_time)
+            .bind(family.created_at)
+            .bind(family.revoked_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO refresh_tokens \
+                 (token_hash, family_id, created_at, expires_at, rotated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&token.token_hash)
+            .bind(&family.id)
+            .bind(token.created_at)
+            .bind(token.expires_at)
+            .bind(token.rotated_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Looks a token up by hash, with its family. Expiry, rotation and
+    /// revocation are the caller's to judge from the returned fields.
+    pub async fn refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<RefreshLookup>, StoreError> {
+        let row: Option<LookupRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT t.token_hash, t.family_id, t.created_at AS token_created_at, \
+                    t.expires_at, t.rotated_at, f.client_id, f.user_id, f.scope, \
+                    f.auth_time, f.created_at AS family_created_at, f.revoked_at \
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(p)
+        .await)?;
+        Ok(row.map(RefreshLookup::from))
+    }
+
+    /// Marks `old_hash` rotated at `now` and adds `new` to the same family, in
+    /// one transaction. Returns `false`, changing nothing, if `old_hash` is
+    /// unknown or already rotated: a concurrent request won, or this is reuse.
+    ///
+    /// `new` always joins the old token's family; its `family_id` is not read.
+    pub async fn rotate_refresh(
+        &self,
+        old_hash: &[u8],
+        new: &RefreshToken,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // The conditional UPDATE is the race arbiter: PostgreSQL makes a
+            // second writer wait on the row lock and then re-check
+            // `rotated_at IS NULL`; SQLite serializes writers outright. No
+            // read-then-write, so no window between check and claim.
+            let claimed = sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $2 \
+                 WHERE token_hash = $1 AND rotated_at IS NULL",
+            )
+            .bind(old_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO refresh_tokens \
+                 (token_hash, family_id, created_at, expires_at, rotated_at) \
+                 SELECT $1, family_id, $2, $3, $4 FROM refresh_tokens WHERE token_hash = $5",
+            )
+            .bind(&new.token_hash)
+            .bind(new.created_at)
+            .bind(new.expires_at)
+            .bind(new.rotated_at)
+            .bind(old_hash)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Revokes a family at `now`. Returns `false` if it does not exist or was
+    /// already revoked (the first revocation time is kept).
+    pub async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = on_pool!(self, p => sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    /// Deletes tokens that expired before `now`, then families left with no
+    /// token. Returns the number of rows deleted (tokens plus families).
+    ///
+    /// Two autocommit statements, no enclosing transaction, so neither backend
+    /// holds a lock across both. A family goes only once its last token has
+    /// expired, and an expired token is never rotated, so no live token can be
+    /// joining it meanwhile.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        on_pool!(self, p => {
+            let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await?
+                .rows_affected();
+            let families = sqlx::query(
+                "DELETE FROM refresh_families WHERE NOT EXISTS \
+                 (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
+            )
+            .execute(p)
+            .await?
+            .rows_affected();
+            Ok(tokens + families)
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Users: the `users` table. Deleting a user or changing a password also
+//! revokes the user's refresh families in the same transaction, so no session
+//! outlives the credentials it was granted on.
+
+use crate::{Store, StoreError};
+
+/// A local account. `password_hash` is a PHC string made by the caller.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"<redacted>")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+const COLUMNS: &str = "id, username, password_hash, email, name, created_at, updated_at";
+
+impl Store {
+    /// Inserts a user; [`StoreError::Conflict`] if the id or username is taken.
+    pub async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO users (id, username, password_hash, email, name, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(p)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(username).fetch_optional(p).await)?)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    /// All users, ordered by username.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+        Ok(on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?)
+    }
+
+    /// Deletes a user and revokes (at `now`) every refresh family issued to
+    /// it. Returns whether the user existed.
+    pub async fn delete_user(&self, username: &str, now: i64) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            // Revoke first, while the username still resolves to an id; both
+            // statements write, so SQLite takes its write lock at once.
+            let mut tx = p.begin().await?;
+            sqlx::query(REVOKE_FAMILIES_OF_USERNAME)
+                .bind(username)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query("DELETE FROM users WHERE username = $1")
+                .bind(username)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+
+    /// Replaces a user's password hash and revokes (at `now`) every refresh
+    /// family issued to it. Returns whether the user exists.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE users SET password_hash = $2, updated_at = $3 WHERE username = $1",
+            )
+            .bind(username)
+            .bind(password_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                // Nothing to revoke for a user that does not exist; the
+                // transaction rolls back on drop.
+                return Ok(false);
+            }
+            sqlx::query(REVOKE_FAMILIES_OF_USERNAME)
+                .bind(username)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
+
+const REVOKE_FAMILIES_OF_USERNAME: &str = "UPDATE refresh_families SET revoked_at = $2 \
+     WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE username = $1)";

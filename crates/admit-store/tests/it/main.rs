@@ -1,0 +1,181 @@
+//! admit-store's storage suite: every case is written once, as
+//! `async fn case_xxx(store: Store)`, and run against both backends by
+//! `storage_tests!`, which makes `NAME::sqlite` and `NAME::postgres` tests.
+//!
+//! SQLite gets a fresh temp directory per test. PostgreSQL runs only when
+//! `ADMIT_TEST_POSTGRES_URL` is set (a server URL whose user may create
+//! databases); each test then gets its own database, dropped afterwards.
+
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+
+use admit_store::{RefreshFamily, RefreshToken, Store, User};
+use sqlx::{Connection, Executor, PgConnection};
+
+mod clients;
+mod connect;
+mod keys;
+mod refresh;
+mod users;
+
+/// Runs `case` on a store over a new SQLite file in a fresh temp directory.
+/// The file sits in a not-yet-existing subdirectory, so every test also
+/// checks that `connect` creates it.
+async fn with_sqlite<F, Fut>(case: F)
+where
+    F: FnOnce(Store, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("data/admit.db").display());
+    let store = Store::connect(&url).await.expect("connect sqlite");
+    assert_eq!(store.backend(), "sqlite");
+    case(store.clone(), url).await;
+    store.close().await;
+}
+
+/// Runs `case` on a store over a new PostgreSQL database, then drops it, even
+/// when the case panics (the panic is re-raised afterwards).
+async fn with_postgres<F, Fut>(test: &str, case: F)
+where
+    F: FnOnce(Store, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let base = match std::env::var("ADMIT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            eprintln!(
+                "skipped: ADMIT_TEST_POSTGRES_URL is unset, PostgreSQL storage test {test} not run"
+            );
+            return;
+        }
+    };
+    let db = format!("admit_test_{}", random_hex());
+    let mut admin = PgConnection::connect(&base)
+        .await
+        .expect("connect to ADMIT_TEST_POSTGRES_URL");
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&base).expect("ADMIT_TEST_POSTGRES_URL is a URL");
+    url.set_path(&db);
+    let url = url.to_string();
+
+    let store = Store::connect(&url).await.expect("connect postgres");
+    assert_eq!(store.backend(), "postgres");
+    // A spawned task turns a panic into a JoinError, so cleanup still runs.
+    let outcome = tokio::spawn(case(store.clone(), url)).await;
+    store.close().await;
+    admin
+        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop test database");
+    admin.close().await.ok();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// 64 random bits as hex, from std's per-process random hash keys.
+fn random_hex() -> String {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    format!("{:016x}", h.finish())
+}
+
+/// `name => case_fn` runs `case_fn(store)`; `name(url) => case_fn` runs
+/// `case_fn(store, url)`, for cases that open a second connection.
+macro_rules! storage_tests {
+    ($($name:ident $(($url:ident))? => $case:path),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                with_sqlite(storage_tests!(@call $($url)? $case)).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                with_postgres(
+                    concat!(stringify!($name), "::postgres"),
+                    storage_tests!(@call $($url)? $case),
+                )
+                .await
+            }
+        }
+    )*};
+    (@call url $case:path) => { $case };
+    (@call $case:path) => { |store: Store, _url: String| $case(store) };
+}
+
+storage_tests! {
+    ping_and_backend => connect::case_ping,
+    migrations_rerun_is_noop(url) => connect::case_migrations_rerun,
+    user_crud => users::case_user_crud,
+    user_conflicts => users::case_user_conflicts,
+    set_password_revokes_families => users::case_set_password_revokes,
+    delete_user_revokes_families => users::case_delete_user_revokes,
+    client_round_trip => clients::case_client_round_trip,
+    delete_client_revokes_families => clients::case_delete_client_revokes,
+    signing_keys => keys::case_keys,
+    refresh_insert_and_lookup => refresh::case_insert_and_lookup,
+    refresh_insert_is_atomic => refresh::case_insert_is_atomic,
+    refresh_rotate => refresh::case_rotate,
+    refresh_rotate_race => refresh::case_rotate_race,
+    refresh_revoke_family => refresh::case_revoke_family,
+    refresh_purge_expired => refresh::case_purge_expired,
+}
+
+// Fixtures shared by the cases.
+
+fn user(id: &str, username: &str) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${username}"),
+        email: Some(format!("{username}@example.com")),
+        name: None,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn family(id: &str, client_id: &str, user_id: Option<&str>) -> RefreshFamily {
+    RefreshFamily {
+        id: id.into(),
+        client_id: client_id.into(),
+        user_id: user_id.map(Into::into),
+        scope: "openid profile offline_access".into(),
+        auth_time: Some(900),
+        created_at: 1_000,
+        revoked_at: None,
+    }
+}
+
+fn token(hash: &[u8], family_id: &str, created_at: i64, expires_at: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.to_vec(),
+        family_id: family_id.into(),
+        created_at,
+        expires_at,
+        rotated_at: None,
+    }
+}
+
+/// The revocation time of a family, found through one of its tokens.
+async fn revoked_at(store: &Store, token_hash: &[u8]) -> Option<i64> {
+    store
+        .refresh_token(token_hash)
+        .await
+        .unwrap()
+        .expect("token exists")
+        .family
+        .revoked_at
+}

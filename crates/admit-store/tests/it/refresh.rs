@@ -1,0 +1,228 @@
+//! Refresh families and tokens: lookup, rotation (and its race), revocation,
+//! purge.
+
+use admit_store::{RefreshLookup, Store, StoreError};
+
+use crate::{family, token};
+
+pub async fn case_insert_and_lookup(store: Store) {
+    let f = family("f1", "app", Some("u1"));
+    let t = token(&[0xde, 0xad, 0x00, 0xff], "f1", 1_000, 5_000);
+    store.insert_refresh_family(&f, &t).await.unwrap();
+
+    let found = store.refresh_token(&t.token_hash).await.unwrap();
+    assert_eq!(
+        found,
+        Some(RefreshLookup {
+            token: t.clone(),
+            family: f
+        })
+    );
+    assert_eq!(store.refresh_token(b"unknown").await.unwrap(), None);
+
+    // A family for a client credential grant: no user, no auth_time.
+    let mut machine = family("f2", "svc", None);
+    machine.auth_time = None;
+    store
+        .insert_refresh_family(&machine, &token(b"m", "f2", 1_000, 5_000))
+        .await
+        .unwrap();
+    let found = store.refresh_token(b"m").await.unwrap().unwrap();
+    assert_eq!(found.family, machine);
+}
+
+/// The family and its first token go in together or not at all.
+pub async fn case_insert_is_atomic(store: Store) {
+    store
+        .insert_refresh_family(
+            &family("f1", "app", None),
+            &token(b"t1", "f1", 1_000, 5_000),
+        )
+        .await
+        .unwrap();
+    // Same token hash: the token insert fails, so family f2 must not remain.
+    let clash = store
+        .insert_refresh_family(
+            &family("f2", "app", None),
+            &token(b"t1", "f2", 1_000, 5_000),
+        )
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict)), "{clash:?}");
+    store
+        .insert_refresh_family(
+            &family("f2", "app", None),
+            &token(b"t2", "f2", 1_000, 5_000),
+        )
+        .await
+        .expect("f2 was rolled back, so its id is free");
+    // Same family id: Conflict too.
+    let dup = store
+        .insert_refresh_family(
+            &family("f2", "app", None),
+            &token(b"t3", "f2", 1_000, 5_000),
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
+}
+
+pub async fn case_rotate(store: Store) {
+    let f = family("f1", "app", Some("u1"));
+    store
+        .insert_refresh_family(&f, &token(b"t1", "f1", 1_000, 5_000))
+        .await
+        .unwrap();
+
+    // `family_id` of the new token is ignored: it joins the old one's family.
+    let t2 = token(b"t2", "ignored", 2_000, 6_000);
+    assert!(store.rotate_refresh(b"t1", &t2, 2_000).await.unwrap());
+    let old = store.refresh_token(b"t1").await.unwrap().unwrap();
+    assert_eq!(old.token.rotated_at, Some(2_000));
+    let new = store.refresh_token(b"t2").await.unwrap().unwrap();
+    assert_eq!(new.token, token(b"t2", "f1", 2_000, 6_000));
+    assert_eq!(new.family, f);
+
+    // Presenting t1 again loses, and its would-be successor is not stored.
+    assert!(
+        !store
+            .rotate_refresh(b"t1", &token(b"t3", "f1", 2_100, 6_100), 2_100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.refresh_token(b"t3").await.unwrap(), None);
+    assert_eq!(
+        store
+            .refresh_token(b"t1")
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .rotated_at,
+        Some(2_000)
+    );
+    // Unknown tokens lose too.
+    assert!(
+        !store
+            .rotate_refresh(b"nope", &token(b"t4", "f1", 2_100, 6_100), 2_100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.refresh_token(b"t4").await.unwrap(), None);
+
+    // The chain goes on from the newest token.
+    assert!(
+        store
+            .rotate_refresh(b"t2", &token(b"t5", "f1", 3_000, 7_000), 3_000)
+            .await
+            .unwrap()
+    );
+}
+
+/// Many requests rotate the same token at once: exactly one wins, and only
+/// its successor exists.
+pub async fn case_rotate_race(store: Store) {
+    store
+        .insert_refresh_family(
+            &family("f1", "app", Some("u1")),
+            &token(b"old", "f1", 1_000, 5_000),
+        )
+        .await
+        .unwrap();
+    const N: u8 = 20;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(N.into()));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let new = token(&[b'n', i], "f1", 2_000, 6_000);
+                store.rotate_refresh(b"old", &new, 2_000).await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        if task.await.unwrap().expect("rotation must not error") {
+            winners.push(i as u8);
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    for i in 0..N {
+        let exists = store.refresh_token(&[b'n', i]).await.unwrap().is_some();
+        assert_eq!(exists, winners == [i], "successor n{i}");
+    }
+}
+
+pub async fn case_revoke_family(store: Store) {
+    store
+        .insert_refresh_family(
+            &family("f1", "app", None),
+            &token(b"t1", "f1", 1_000, 5_000),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .rotate_refresh(b"t1", &token(b"t2", "f1", 1_500, 5_500), 1_500)
+            .await
+            .unwrap()
+    );
+    assert!(store.revoke_refresh_family("f1", 2_000).await.unwrap());
+    assert!(!store.revoke_refresh_family("f1", 3_000).await.unwrap());
+    assert!(!store.revoke_refresh_family("missing", 3_000).await.unwrap());
+    for t in [b"t1", b"t2"] {
+        let found = store.refresh_token(t).await.unwrap().unwrap();
+        assert_eq!(found.family.revoked_at, Some(2_000));
+    }
+}
+
+pub async fn case_purge_expired(store: Store) {
+    // f1: everything expired -> tokens and family go.
+    // f2: one expired token, one live -> only the expired token goes.
+    // f3: live, and expiring exactly at `now` -> kept (strictly before `now` goes).
+    let now = 10_000;
+    store
+        .insert_refresh_family(
+            &family("f1", "app", None),
+            &token(b"a1", "f1", 1_000, 5_000),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .rotate_refresh(b"a1", &token(b"a2", "f1", 2_000, 9_999), 2_000)
+            .await
+            .unwrap()
+    );
+    store
+        .insert_refresh_family(
+            &family("f2", "app", None),
+            &token(b"b1", "f2", 1_000, 5_000),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .rotate_refresh(b"b1", &token(b"b2", "f2", 4_000, 20_000), 4_000)
+            .await
+            .unwrap()
+    );
+    store
+        .insert_refresh_family(&family("f3", "app", None), &token(b"c1", "f3", 1_000, now))
+        .await
+        .unwrap();
+
+    // a1, a2, b1 and family f1.
+    assert_eq!(store.purge_expired(now).await.unwrap(), 4);
+    for gone in [&b"a1"[..], b"a2", b"b1"] {
+        assert_eq!(store.refresh_token(gone).await.unwrap(), None);
+    }
+    for kept in [&b"b2"[..], b"c1"] {
+        assert!(store.refresh_token(kept).await.unwrap().is_some());
+    }
+    // f1 is gone: its id can be used again.
+    store
+        .insert_refresh_family(&family("f1", "app", None), &token(b"a3", "f1", now, 20_000))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(now).await.unwrap(), 0);
+}

@@ -1,0 +1,93 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod clients;
+mod keys;
+mod serve;
+mod token;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use admit_store::Store;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, FileConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "admit",
+    version,
+    about = "admit: an OAuth 2.0 / OpenID Connect authorization server that issues JWT access tokens"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH (default: sqlite://DATA_DIR/admit.db) or postgres://...
+    #[arg(
+        long = "database",
+        env = "ADMIT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Directory for the embedded database and the generated master key [default: ./admit-data]
+    #[arg(long, env = "ADMIT_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Optional TOML file with any of the settings (flags and ADMIT_* variables win over it)
+    #[arg(long, env = "ADMIT_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the authorization server
+    Serve(serve::Args),
+    /// Manage users (resource owners)
+    #[command(subcommand)]
+    User(users::Command),
+    /// Manage OAuth clients
+    #[command(subcommand)]
+    Client(clients::Command),
+    /// Inspect signing keys
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Decode or verify a JWT
+    #[command(subcommand)]
+    Token(token::Command),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let (data_dir, database_url) = config::database(cli.database_url, cli.data_dir, &file);
+    let open = || open_store(&database_url, &data_dir);
+    match cli.command {
+        Command::Serve(args) => {
+            serve::run(args, &file, data_dir.clone(), database_url.clone()).await
+        }
+        Command::User(cmd) => users::run(cmd, &open().await?).await,
+        Command::Client(cmd) => clients::run(cmd, &open().await?).await,
+        Command::Keys(cmd) => keys::run(cmd, &open().await?).await,
+        Command::Token(cmd) => token::run(cmd).await,
+    }
+}
+
+async fn open_store(url: &str, data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+    }
+    Store::connect(url).await.context("opening the database")
+}
+
+/// Reads one line from standard input (a password or secret), without the newline.
+fn read_stdin_line(what: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {what} from standard input"))?;
+    let value = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!value.is_empty(), "the {what} on standard input is empty");
+    Ok(value)
+}

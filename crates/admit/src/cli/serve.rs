@@ -1,0 +1,211 @@
+//! `admit serve`: resolve the settings, start the server (and the demo API), and run
+//! until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use admit_jose::Algorithm;
+use admit_server::Settings;
+use anyhow::{Context, bail};
+
+use crate::config::{self, FileConfig};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "ADMIT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Public URL of this server, as it appears in tokens' `iss` [default: http://LISTEN]
+    #[arg(long, env = "ADMIT_ISSUER")]
+    issuer: Option<String>,
+    /// Master key that encrypts signing keys at rest: base64url of 32 bytes
+    /// [default: DATA_DIR/master.key, generated with mode 0600 on first start]
+    #[arg(long, env = "ADMIT_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// File holding the master key (instead of --master-key)
+    #[arg(long, env = "ADMIT_MASTER_KEY_FILE", conflicts_with = "master_key")]
+    master_key_file: Option<PathBuf>,
+    /// Algorithm of access tokens: EdDSA, ES256, RS256, or HS256 (needs --hs256-secret-file) [default: EdDSA]
+    #[arg(long, env = "ADMIT_ACCESS_TOKEN_ALG")]
+    access_token_alg: Option<String>,
+    /// File with the shared secret (32 bytes or more) for HS256 access tokens: only for a
+    /// single service that both issues and checks tokens, since whoever can check can forge
+    #[arg(long, env = "ADMIT_HS256_SECRET_FILE")]
+    hs256_secret_file: Option<PathBuf>,
+    /// `aud` of access tokens, which resource servers must check [default: the issuer]
+    #[arg(long, env = "ADMIT_AUDIENCE")]
+    audience: Option<String>,
+    /// Access-token lifetime in seconds [default: 600]
+    #[arg(long, env = "ADMIT_ACCESS_TOKEN_TTL")]
+    access_token_ttl: Option<i64>,
+    /// Refresh-token lifetime in seconds [default: 2592000, 30 days]
+    #[arg(long, env = "ADMIT_REFRESH_TOKEN_TTL")]
+    refresh_token_ttl: Option<i64>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "ADMIT_LOG_FORMAT")]
+    log_format: Option<String>,
+    /// Also run the demo protected API (the seed's resource server) on --demo-listen
+    #[arg(long, env = "ADMIT_DEMO")]
+    demo: bool,
+    /// Address of the demo API [default: 127.0.0.1:8081]
+    #[arg(long, env = "ADMIT_DEMO_LISTEN")]
+    demo_listen: Option<SocketAddr>,
+}
+
+pub async fn run(
+    args: Args,
+    file: &FileConfig,
+    data_dir: PathBuf,
+    database_url: String,
+) -> anyhow::Result<ExitCode> {
+    init_logging(
+        args.log_format
+            .as_deref()
+            .or(file.log_format.as_deref())
+            .unwrap_or("text"),
+    )?;
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or(([127, 0, 0, 1], 8080).into());
+    let mut settings = Settings::new(listen, data_dir);
+    settings.database_url = database_url;
+    if let Some(issuer) = args.issuer.or(file.issuer.clone()) {
+        settings.issuer = config::issuer(&issuer)?;
+    }
+    settings.audience = args
+        .audience
+        .or(file.audience.clone())
+        .unwrap_or_else(|| settings.issuer.clone());
+    if let Some(alg) = args.access_token_alg.or(file.access_token_alg.clone()) {
+        settings.access_token_alg = config::algorithm(&alg)?;
+    }
+    settings.access_token_ttl = positive(
+        "access token lifetime",
+        args.access_token_ttl.or(file.access_token_ttl),
+        settings.access_token_ttl,
+    )?;
+    settings.refresh_token_ttl = positive(
+        "refresh token lifetime",
+        args.refresh_token_ttl.or(file.refresh_token_ttl),
+        settings.refresh_token_ttl,
+    )?;
+    settings.master_key = match (
+        args.master_key,
+        args.master_key_file.or(file.master_key_file.clone()),
+    ) {
+        (Some(key), _) => Some(key),
+        (None, Some(path)) => Some(read_secret_file(&path)?),
+        (None, None) => None,
+    };
+    if let Some(path) = args.hs256_secret_file.or(file.hs256_secret_file.clone()) {
+        settings.hs256_secret = Some(read_secret_file(&path)?.into_bytes());
+    }
+    if settings.access_token_alg == Algorithm::HS256 && settings.hs256_secret.is_none() {
+        bail!("--access-token-alg HS256 needs --hs256-secret-file");
+    }
+
+    let started = std::time::Instant::now();
+    let server = admit_server::spawn(settings).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    if server.created_master_key {
+        tracing::warn!(
+            "generated a new master key in the data directory (mode 0600): back it up; without it the signing keys cannot be read"
+        );
+    }
+    println!(
+        "admit is serving {} (issuer {})",
+        server.addr, server.issuer
+    );
+    println!(
+        "  discovery: {}/.well-known/openid-configuration",
+        server.issuer
+    );
+    println!("  next: admit user add alice --password-stdin");
+    println!("        admit client add my-app --grant password --grant refresh_token --scope read");
+
+    let demo = if args.demo {
+        let addr = args
+            .demo_listen
+            .or(file.demo_listen)
+            .unwrap_or(([127, 0, 0, 1], 8081).into());
+        Some(start_demo(addr, &server.issuer).await?)
+    } else {
+        None
+    };
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    if let Some(demo) = demo {
+        demo.abort();
+    }
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn start_demo(addr: SocketAddr, issuer: &str) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let verifier = admit_resource::Verifier::builder(issuer, issuer)
+        .discover()
+        .build()
+        .await
+        .context("the demo API could not load the issuer's keys")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    println!(
+        "demo API (resource server): http://{}/api/me",
+        listener.local_addr()?
+    );
+    Ok(tokio::spawn(async move {
+        let _ = axum_serve(listener, admit_demo::router(verifier)).await;
+    }))
+}
+
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
+fn positive(what: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64> {
+    match value {
+        None => Ok(default),
+        Some(v) if v > 0 => Ok(v),
+        Some(v) => bail!("the {what} must be a positive number of seconds, not {v}"),
+    }
+}
+
+fn read_secret_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn init_logging(format: &str) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ADMIT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        "json" => builder.json().init(),
+        "text" => builder.init(),
+        other => bail!("unknown log format {other:?} (text or json)"),
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

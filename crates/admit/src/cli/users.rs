@@ -1,0 +1,127 @@
+//! `admit user ...`: resource owners and their passwords.
+
+use std::process::ExitCode;
+
+use admit_server::{now, password, random_token};
+use admit_store::{Store, StoreError, User};
+use anyhow::{bail, ensure};
+use clap::Subcommand;
+
+use super::read_stdin_line;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a user; the password is read from standard input
+    Add {
+        username: String,
+        /// Read the password from standard input (required: passwords never go in arguments)
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users
+    List,
+    /// Remove a user; their refresh tokens stop working at once
+    Remove { username: String },
+    /// Change a user's password; their refresh tokens stop working at once
+    Passwd {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Add {
+            username,
+            email,
+            name,
+            ..
+        } => {
+            check_username(&username)?;
+            if let Some(email) = &email {
+                ensure!(
+                    email.contains('@') && email.len() <= 254,
+                    "--email {email:?} is not an email address"
+                );
+            }
+            let password = new_password()?;
+            let now = now();
+            let user = User {
+                id: random_token(16),
+                username: username.clone(),
+                password_hash: password::hash(&password),
+                email,
+                name,
+                created_at: now,
+                updated_at: now,
+            };
+            match store.insert_user(&user).await {
+                Err(StoreError::Conflict) => bail!("user {username:?} already exists"),
+                other => other?,
+            }
+            println!("created user {username} (sub {})", user.id);
+        }
+        Command::List => {
+            println!("{:<24} {:<24} {:<30} NAME", "USERNAME", "SUB", "EMAIL");
+            for u in store.list_users().await? {
+                println!(
+                    "{:<24} {:<24} {:<30} {}",
+                    u.username,
+                    u.id,
+                    u.email.as_deref().unwrap_or("-"),
+                    u.name.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        Command::Remove { username } => {
+            ensure!(
+                store.delete_user(&username, now()).await?,
+                "no user {username:?}"
+            );
+            println!("removed user {username}");
+        }
+        Command::Passwd { username, .. } => {
+            ensure!(
+                store.user_by_username(&username).await?.is_some(),
+                "no user {username:?}"
+            );
+            let hash = password::hash(&new_password()?);
+            ensure!(
+                store.set_password(&username, &hash, now()).await?,
+                "no user {username:?}"
+            );
+            println!("changed the password of {username}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_username(username: &str) -> anyhow::Result<()> {
+    ensure!(
+        !username.is_empty() && username.chars().count() <= 64,
+        "a username has 1 to 64 characters"
+    );
+    ensure!(
+        !username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':'),
+        "a username may not contain spaces, control characters or ':'"
+    );
+    Ok(())
+}
+
+/// NIST SP 800-63B §5.1.1.2: at least 8 characters; a generous maximum bounds hashing work.
+fn new_password() -> anyhow::Result<String> {
+    let password = read_stdin_line("password")?;
+    let length = password.chars().count();
+    ensure!(
+        (8..=1024).contains(&length),
+        "a password has 8 to 1024 characters"
+    );
+    Ok(password)
+}

@@ -1,0 +1,74 @@
+//! Settings resolution: a flag beats its `ADMIT_*` variable (clap does both), which
+//! beats the TOML file (`--config`), which beats the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use admit_jose::Algorithm;
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The optional TOML file. Every key is optional; unknown keys are an error, so a
+/// typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub issuer: Option<String>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub access_token_alg: Option<String>,
+    pub audience: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub hs256_secret_file: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
+    pub log_format: Option<String>,
+    pub demo_listen: Option<SocketAddr>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+pub const DEFAULT_DATA_DIR: &str = "admit-data";
+
+/// The data directory and database URL shared by `serve` and the CLI.
+pub fn database(
+    flag_url: Option<String>,
+    flag_dir: Option<PathBuf>,
+    file: &FileConfig,
+) -> (PathBuf, String) {
+    let data_dir = flag_dir
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let url = flag_url
+        .or_else(|| file.database_url.clone())
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("admit.db").display()));
+    (data_dir, url)
+}
+
+/// The issuer is compared byte for byte with `iss`, so normalise it once: an
+/// absolute http(s) URL with no query, fragment or trailing slash (RFC 8414 §2).
+pub fn issuer(text: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(text).with_context(|| format!("issuer {text:?} is not a URL"))?;
+    if !matches!(url.scheme(), "https" | "http")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        bail!("issuer must be an http(s) URL without query or fragment");
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+pub fn algorithm(text: &str) -> anyhow::Result<Algorithm> {
+    text.parse()
+        .map_err(|_| anyhow::anyhow!("unknown algorithm {text:?} (EdDSA, ES256, RS256 or HS256)"))
+}

@@ -1,0 +1,186 @@
+//! Start a server on 127.0.0.1:0 in a fresh directory, run the CLI against its
+//! database, and make token requests.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use admit_server::{Server, Settings};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub server: Server,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
+    settings.password_hash_concurrency = 2;
+    configure(&mut settings);
+    let server = admit_server::spawn(settings).await.unwrap();
+    let base = server.issuer.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestServer {
+        server,
+        base,
+        http,
+        dir,
+    }
+}
+
+impl TestServer {
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("admit.db").display())
+    }
+
+    /// Runs the `admit` binary against this server's database.
+    pub fn admit(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_admit(&self.database_url(), args, stdin)
+    }
+
+    /// Runs the CLI and insists it succeeds; returns its standard output.
+    pub fn admit_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.admit(args, stdin);
+        assert!(
+            out.status.success(),
+            "admit {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn add_user(&self, username: &str, password: &str) {
+        self.admit_ok(
+            &[
+                "user",
+                "add",
+                username,
+                "--password-stdin",
+                "--email",
+                "a@example.com",
+            ],
+            Some(password),
+        );
+    }
+
+    /// Registers a confidential client and returns its generated secret.
+    pub fn add_client(&self, client_id: &str, extra: &[&str]) -> String {
+        let mut args = vec!["client", "add", client_id];
+        args.extend_from_slice(extra);
+        let out = self.admit_ok(&args, None);
+        out.lines()
+            .find_map(|l| l.strip_prefix("client_secret: "))
+            .expect("a generated secret is printed")
+            .to_owned()
+    }
+
+    /// POSTs a form to the token endpoint, with optional Basic credentials.
+    pub async fn token(
+        &self,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, headers, body)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn run_admit(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(args)
+        .env("ADMIT_DATABASE_URL", database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{input}\n").as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// A user and a password-grant client, ready for token requests.
+pub struct Provisioned {
+    pub t: TestServer,
+    pub secret: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn provisioned() -> Provisioned {
+    let t = start().await;
+    t.add_user("alice", PASSWORD);
+    let secret = t.add_client(
+        "app",
+        &[
+            "--grant",
+            "password",
+            "--grant",
+            "refresh_token",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--scope",
+            "write",
+            "--scope",
+            "admin",
+        ],
+    );
+    Provisioned { t, secret }
+}
+
+impl Provisioned {
+    pub async fn login(&self, scope: &str) -> (u16, Value) {
+        let (status, _, body) = self
+            .t
+            .token(
+                Some(("app", &self.secret)),
+                &[
+                    ("grant_type", "password"),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+        (status, body)
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server on a loopback port, provisioned with the real
+//! CLI binary, driven over HTTP the way a client library would.
+
+mod cli;
+mod discovery;
+mod errors;
+mod harness;
+mod interop;
+mod password_flow;
+mod serve_binary;

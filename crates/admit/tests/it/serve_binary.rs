@@ -1,0 +1,276 @@
+//! `admit serve` as a user runs it: the real binary, its flags, its logs, SIGTERM.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+use crate::harness::{PASSWORD, run_admit};
+
+struct Running {
+    child: Child,
+    base: String,
+    first_lines: Vec<String>,
+    /// The rest of standard output, delivered when the process closes it.
+    rest: std::sync::mpsc::Receiver<String>,
+}
+
+fn serve(dir: &std::path::Path, extra: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .args(extra)
+        .env("ADMIT_LOG", "debug")
+        .env_remove("ADMIT_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first_lines = Vec::new();
+    let base = loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "admit serve exited early: {first_lines:?}"
+        );
+        first_lines.push(line.clone());
+        if let Some(rest) = line.strip_prefix("admit is serving ") {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = reader.read_to_string(&mut rest);
+        let _ = tx.send(rest);
+    });
+    Running {
+        child,
+        base,
+        first_lines,
+        rest: rx,
+    }
+}
+
+impl Running {
+    /// SIGTERM, then everything the process wrote.
+    fn stop(mut self) -> (bool, String) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let stdout = self.rest.recv().unwrap_or_default();
+        (
+            status.success(),
+            format!("{}{stdout}{stderr}", self.first_lines.concat()),
+        )
+    }
+}
+
+#[tokio::test]
+async fn serve_starts_on_a_fresh_directory_and_logs_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(dir.path(), &[]);
+    let db = format!("sqlite://{}", dir.path().join("admit.db").display());
+    assert!(
+        running.first_lines.concat().contains("master key"),
+        "first start says it generated a master key"
+    );
+
+    let out = run_admit(
+        &db,
+        &["user", "add", "alice", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(out.status.success());
+    let out = run_admit(
+        &db,
+        &[
+            "client",
+            "add",
+            "app",
+            "--grant",
+            "password",
+            "--grant",
+            "refresh_token",
+        ],
+        None,
+    );
+    let secret = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_owned))
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let tokens: serde_json::Value = http
+        .post(format!("{}/oauth2/token", running.base))
+        .basic_auth("app", Some(&secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().expect("a token").to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let _ = http
+        .post(format!("{}/oauth2/token", running.base))
+        .basic_auth("app", Some("wrong-secret"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "guess-guess"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    let (graceful, logs) = running.stop();
+    assert!(graceful, "SIGTERM ends the server with exit 0:\n{logs}");
+    assert!(
+        logs.contains("/oauth2/token"),
+        "requests are logged at debug:\n{logs}"
+    );
+    for secret_value in [
+        PASSWORD,
+        "guess-guess",
+        &secret,
+        &access,
+        &refresh,
+        access.split('.').nth(2).unwrap(),
+    ] {
+        assert!(
+            !logs.contains(secret_value),
+            "a secret reached the log:\n{logs}"
+        );
+    }
+    // Without the Authorization header value either.
+    assert!(!logs.contains("Basic "), "{logs}");
+}
+
+#[tokio::test]
+async fn json_logs_and_hs256_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("hs256.secret");
+    std::fs::write(&secret_file, "0123456789abcdef0123456789abcdef-shared").unwrap();
+    let running = serve(
+        dir.path(),
+        &[
+            "--log-format",
+            "json",
+            "--access-token-alg",
+            "HS256",
+            "--hs256-secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+    let db = format!("sqlite://{}", dir.path().join("admit.db").display());
+    let out = run_admit(
+        &db,
+        &["client", "add", "svc", "--grant", "client_credentials"],
+        None,
+    );
+    let secret = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_owned))
+        .unwrap();
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", running.base))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "svc"),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    let header = token.split('.').next().unwrap();
+    use base64::Engine;
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "HS256");
+    // The shared secret is never published.
+    let jwks: serde_json::Value = reqwest::get(format!("{}/.well-known/jwks.json", running.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["alg"] != "HS256" && k.get("k").is_none())
+    );
+    // A service holding the same secret verifies it.
+    let key = admit_jose::VerifyingKey::hmac(
+        b"0123456789abcdef0123456789abcdef-shared",
+        Some(header["kid"].as_str().unwrap().into()),
+    )
+    .unwrap();
+    let mut validation = admit_jose::Validation::access_token(&running.base, &running.base);
+    validation.algorithms = vec![admit_jose::Algorithm::HS256];
+    admit_jose::KeySet::new(vec![key])
+        .verify(token, &validation, admit_server::now())
+        .unwrap();
+
+    let (_, logs) = running.stop();
+    let json_lines = logs.lines().filter(|l| l.starts_with('{')).count();
+    assert!(json_lines > 0, "JSON log lines expected:\n{logs}");
+}
+
+#[test]
+fn serve_refuses_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, reason) in [
+        (vec!["--access-token-alg", "none"], "unknown algorithm"),
+        (vec!["--access-token-alg", "HS256"], "hs256-secret-file"),
+        (vec!["--issuer", "ftp://x"], "issuer"),
+        (vec!["--access-token-ttl", "-5"], "positive"),
+        (vec!["--log-format", "xml"], "log format"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+}
