@@ -11,14 +11,25 @@ use crate::{ErrorCode, OAuthError};
 
 /// A parsed token request. Secrets stay in here only as long as the request lives.
 pub enum Grant {
-    Password { username: String, password: String },
-    RefreshToken { refresh_token: String },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    Password {
+        username: String,
+        password: String,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
     ClientCredentials,
 }
 
 impl Grant {
     pub fn grant_type(&self) -> GrantType {
         match self {
+            Grant::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Grant::Password { .. } => GrantType::Password,
             Grant::RefreshToken { .. } => GrantType::RefreshToken,
             Grant::ClientCredentials => GrantType::ClientCredentials,
@@ -35,6 +46,11 @@ pub struct TokenRequest {
 impl TokenRequest {
     pub fn parse(params: &Params) -> Result<TokenRequest, OAuthError> {
         let grant = match params.require("grant_type")? {
+            "authorization_code" => Grant::AuthorizationCode {
+                code: params.require("code")?.to_owned(),
+                redirect_uri: params.get("redirect_uri").map(str::to_owned),
+                code_verifier: params.get("code_verifier").map(str::to_owned),
+            },
             "password" => Grant::Password {
                 username: params.require("username")?.to_owned(),
                 password: params.require("password")?.to_owned(),
@@ -112,6 +128,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// OpenID Connect Core §3.1.3.3, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl TokenResponse {
@@ -122,6 +141,7 @@ impl TokenResponse {
             expires_in,
             refresh_token: None,
             scope: (!scope.is_empty()).then(|| scope.to_string()),
+            id_token: None,
         }
     }
 }

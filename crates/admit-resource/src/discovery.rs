@@ -39,7 +39,9 @@ pub(crate) async fn jwks_uri(client: &Client, issuer: &str) -> Result<Url, Setup
         let jwks_uri = metadata.jwks_uri.ok_or(SetupError::NoJwksUri)?;
         return Url::parse(&jwks_uri).map_err(|_| SetupError::InvalidUrl(jwks_uri));
     }
-    Err(SetupError::Discovery(failure.expect("there is always a well-known URL to try")))
+    Err(SetupError::Discovery(
+        failure.expect("there is always a well-known URL to try"),
+    ))
 }
 
 /// OpenID Connect appends its path to the issuer (Discovery §4.1); RFC 8414 §3.1

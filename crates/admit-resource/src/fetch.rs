@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use http::header::{ACCEPT, CONTENT_TYPE};
 use http::StatusCode;
+use http::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, Url};
 use serde::de::DeserializeOwned;
 use thiserror::Error;
@@ -47,14 +47,17 @@ pub(crate) fn default_client() -> Result<Client, reqwest::Error> {
         .build()
 }
 
-pub(crate) async fn get_json<T: DeserializeOwned>(client: &Client, url: &Url) -> Result<T, FetchError> {
+pub(crate) async fn get_json<T: DeserializeOwned>(
+    client: &Client,
+    url: &Url,
+) -> Result<T, FetchError> {
     let http = |source: reqwest::Error| FetchError::Http {
         url: url.clone(),
         source: source.without_url(),
     };
     let mut response = client
         .get(url.clone())
-        .header(ACCEPT, "application/json")
+        .header(ACCEPT, "application/json, application/jwk-set+json")
         .timeout(FETCH_TIMEOUT)
         .send()
         .await
@@ -77,7 +80,10 @@ pub(crate) async fn get_json<T: DeserializeOwned>(client: &Client, url: &Url) ->
         });
     }
     let too_large = || FetchError::TooLarge { url: url.clone() };
-    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
         return Err(too_large());
     }
     // Content-Length may be absent or wrong: count what actually arrives.
@@ -97,8 +103,14 @@ pub(crate) async fn get_json<T: DeserializeOwned>(client: &Client, url: &Url) ->
 /// `application/json`, or a `+json` structured syntax suffix (RFC 6839 §3.1) such
 /// as `application/jwk-set+json` (RFC 7517 §8.5), parameters ignored.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 #[cfg(test)]
@@ -107,10 +119,20 @@ mod tests {
 
     #[test]
     fn json_content_types() {
-        for ok in ["application/json", "Application/JSON; charset=utf-8", "application/jwk-set+json"] {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/jwk-set+json",
+        ] {
             assert!(is_json(ok), "{ok}");
         }
-        for bad in ["", "text/html", "text/json+html", "application/jsonp", "text/plain+json"] {
+        for bad in [
+            "",
+            "text/html",
+            "text/json+html",
+            "application/jsonp",
+            "text/plain+json",
+        ] {
             assert!(!is_json(bad), "{bad}");
         }
     }

@@ -17,8 +17,10 @@ use tokio::task::JoinHandle;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::browser::CookieNames;
 use crate::error::ApiError;
 use crate::keyring::{Keyring, MasterKey};
+use crate::seal::Sealer;
 use crate::state::{AppState, Inner};
 use crate::{Settings, password, routes};
 
@@ -82,18 +84,24 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         metadata: serde_json::to_string(&metadata)?,
         jwks: serde_json::to_string(keys.jwks())?,
         passwords: password::Verifier::new(settings.password_hash_concurrency),
+        own_keys: keys.verifying_keys()?,
+        sealer: Sealer::new(&master),
+        cookies: CookieNames::for_issuer(&settings.issuer),
         settings: settings.clone(),
         store,
         keys,
     }));
+    let purge = tokio::spawn(purge_expired(state.store.clone()));
     let app = router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })
-            .await
+            .await;
+        purge.abort();
+        served
     });
     tracing::info!(%addr, issuer = %settings.issuer, "admit is serving");
     Ok(Server {
@@ -105,8 +113,25 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
     })
 }
 
+/// How often expired refresh tokens are deleted.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes expired rows now and then; a failure is logged and retried next time.
+async fn purge_expired(store: Store) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match store.purge_expired(crate::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired refresh tokens"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
+}
+
+/// The scopes admit gives meaning to (OpenID Connect Core §5.4).
 fn scopes_supported() -> Vec<String> {
-    Vec::new()
+    ["openid", "profile", "email"].map(str::to_owned).to_vec()
 }
 
 fn router(state: AppState) -> Router {

@@ -13,6 +13,9 @@ use axum::response::{IntoResponse, Response};
 pub enum ApiError {
     /// A protocol error the client should see.
     OAuth(OAuthError),
+    /// A resource-server error at UserInfo (RFC 6750 §3.1): `invalid_request`,
+    /// `invalid_token` or `insufficient_scope`, or `None` when no token was sent.
+    Bearer(StatusCode, Option<&'static str>, &'static str),
     /// The request body or headers exceed admit's limits.
     TooLarge(StatusCode),
     Internal(anyhow::Error),
@@ -39,6 +42,24 @@ impl From<anyhow::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
+            ApiError::Bearer(status, error, description) => {
+                // RFC 6750 §3: the challenge carries the error; without a token, no error code.
+                let challenge = match error {
+                    Some(e) => format!(
+                        "Bearer realm=\"admit\", error=\"{e}\", error_description=\"{description}\""
+                    ),
+                    None => "Bearer realm=\"admit\"".to_owned(),
+                };
+                let body = serde_json::json!({"error": error.unwrap_or("invalid_request"), "error_description": description});
+                let mut response = (status, Json(body)).into_response();
+                let h = response.headers_mut();
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_str(&challenge).expect("ASCII challenge"),
+                );
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return response;
+            }
             ApiError::OAuth(e) => {
                 let status = match e.error {
                     ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,

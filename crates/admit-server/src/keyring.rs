@@ -19,8 +19,13 @@ pub const ASYMMETRIC: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::ES256, Algo
 
 const MASTER_KEY_FILE: &str = "master.key";
 
-/// AES-256-GCM key that encrypts private signing keys at rest.
-pub struct MasterKey(LessSafeKey);
+/// AES-256-GCM key that encrypts private signing keys at rest, and the root from
+/// which every other server-side secret is derived (so instances sharing the master
+/// key share them too).
+pub struct MasterKey {
+    aead: LessSafeKey,
+    bytes: [u8; 32],
+}
 
 impl MasterKey {
     /// The configured key (base64url of 32 bytes), else `data_dir/master.key`, created
@@ -58,12 +63,29 @@ impl MasterKey {
     }
 
     fn from_bytes(bytes: &[u8]) -> anyhow::Result<MasterKey> {
-        if bytes.len() != 32 {
-            bail!("master key must be 32 bytes");
-        }
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("master key must be 32 bytes"))?;
         let key =
-            UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("bad master key"))?;
-        Ok(MasterKey(LessSafeKey::new(key)))
+            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| anyhow::anyhow!("bad master key"))?;
+        Ok(MasterKey {
+            aead: LessSafeKey::new(key),
+            bytes,
+        })
+    }
+
+    /// A 32-byte key for one purpose, derived with HKDF-SHA256 (RFC 5869), so the
+    /// master key itself is used for nothing but key encryption.
+    pub fn derive(&self, purpose: &'static str) -> [u8; 32] {
+        use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+        let info = [purpose.as_bytes()];
+        let mut out = [0u8; 32];
+        Salt::new(HKDF_SHA256, b"admit")
+            .extract(&self.bytes)
+            .expand(&info, HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut out))
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        out
     }
 
     /// `nonce || ciphertext || tag`, with `kid` as associated data so a ciphertext
@@ -74,7 +96,7 @@ impl MasterKey {
             .fill(&mut nonce)
             .map_err(|_| anyhow::anyhow!("random source failed"))?;
         let mut buf = plaintext.to_vec();
-        self.0
+        self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(kid.as_bytes()),
@@ -93,7 +115,7 @@ impl MasterKey {
             Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
         let mut buf = ciphertext.to_vec();
         let plain = self
-            .0
+            .aead
             .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buf)
             .map_err(|_| anyhow::anyhow!("key {kid} cannot be decrypted: wrong master key?"))?;
         Ok(plain.to_vec())
@@ -186,12 +208,33 @@ impl Keyring {
         &self.signing[&self.access_alg]
     }
 
+    /// The current key for `alg`, if admit holds one.
+    pub fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
+        self.signing.get(&alg).map(|k| &**k)
+    }
+
+    /// Keys that verify what this instance signs: for reading its own tokens back.
+    pub fn verifying_keys(&self) -> anyhow::Result<admit_jose::KeySet> {
+        let keys = self
+            .signing
+            .values()
+            .map(|k| k.verifying_key())
+            .collect::<Result<_, _>>()?;
+        Ok(admit_jose::KeySet::new(keys))
+    }
+
     pub fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 
+    /// The asymmetric algorithms admit signs with: what ID tokens may use.
     pub fn algorithms(&self) -> Vec<&'static str> {
-        let mut algs: Vec<_> = self.signing.keys().map(|a| a.name()).collect();
+        let mut algs: Vec<_> = self
+            .signing
+            .keys()
+            .filter(|a| !a.is_symmetric())
+            .map(|a| a.name())
+            .collect();
         algs.sort_unstable();
         algs
     }

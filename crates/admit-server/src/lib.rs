@@ -5,10 +5,13 @@
 //! asks the protocol core (`admit-oauth`) for a decision, and writes the result back.
 
 mod app;
+mod browser;
 pub mod error;
 pub mod keyring;
+mod pages;
 pub mod password;
 mod routes;
+mod seal;
 mod settings;
 mod state;
 

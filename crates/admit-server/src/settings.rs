@@ -23,6 +23,8 @@ pub struct Settings {
     pub audience: String,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// How long an SSO session lasts after login.
+    pub session_ttl: i64,
     /// Concurrent Argon2id computations; each holds about 19 MiB.
     pub password_hash_concurrency: usize,
 }
@@ -55,6 +57,7 @@ impl Settings {
             issuer,
             access_token_ttl: 600,
             refresh_token_ttl: 30 * 24 * 3600,
+            session_ttl: 12 * 3600,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }

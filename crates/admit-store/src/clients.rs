@@ -1,7 +1,8 @@
 //! OAuth clients: the `clients` table. Lists are stored as text: grant types
 //! and scopes space-separated (neither may contain a space, per RFC 6749),
 //! redirect URIs as a JSON array so no URI is ever split or joined wrongly.
-//! Deleting a client revokes its refresh families in the same transaction.
+//! Deleting a client revokes its refresh families and deletes the consents
+//! given to it, in the same transaction.
 
 use crate::{Store, StoreError};
 
@@ -19,6 +20,9 @@ pub struct Client {
     pub scopes: Vec<String>,
     pub skip_consent: bool,
     pub require_pkce: bool,
+    /// The JWS algorithm the client asked its ID tokens to be signed with
+    /// (`id_token_signed_response_alg`); `None` means the server's default.
+    pub id_token_alg: Option<String>,
     pub created_at: i64,
 }
 
@@ -38,6 +42,7 @@ impl std::fmt::Debug for Client {
             .field("scopes", &self.scopes)
             .field("skip_consent", &self.skip_consent)
             .field("require_pkce", &self.require_pkce)
+            .field("id_token_alg", &self.id_token_alg)
             .field("created_at", &self.created_at)
             .finish()
     }
@@ -56,6 +61,7 @@ struct ClientRow {
     scopes: String,
     skip_consent: bool,
     require_pkce: bool,
+    id_token_alg: Option<String>,
     created_at: i64,
 }
 
@@ -74,6 +80,7 @@ impl TryFrom<ClientRow> for Client {
             scopes: split_words(&row.scopes),
             skip_consent: row.skip_consent,
             require_pkce: row.require_pkce,
+            id_token_alg: row.id_token_alg,
             created_at: row.created_at,
         })
     }
@@ -94,7 +101,7 @@ fn from_json(s: &str) -> Result<Vec<String>, StoreError> {
 }
 
 const COLUMNS: &str = "client_id, secret_hash, public, name, grant_types, redirect_uris, \
-     post_logout_redirect_uris, scopes, skip_consent, require_pkce, created_at";
+     post_logout_redirect_uris, scopes, skip_consent, require_pkce, id_token_alg, created_at";
 
 impl Store {
     /// Inserts a client; [`StoreError::Conflict`] if the client_id is taken.
@@ -105,7 +112,7 @@ impl Store {
         let scopes = client.scopes.join(" ");
         let sql = format!(
             "INSERT INTO clients ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         on_pool!(self, p => sqlx::query(&sql)
             .bind(&client.client_id)
@@ -118,6 +125,7 @@ impl Store {
             .bind(&scopes)
             .bind(client.skip_consent)
             .bind(client.require_pkce)
+            .bind(&client.id_token_alg)
             .bind(client.created_at)
             .execute(p)
             .await
@@ -139,8 +147,9 @@ impl Store {
         rows.into_iter().map(Client::try_from).collect()
     }
 
-    /// Deletes a client and revokes (at `now`) every refresh family issued to
-    /// it. Returns whether the client existed.
+    /// Deletes a client, revokes (at `now`) every refresh family issued to
+    /// it and deletes the consents given to it. Returns whether the client
+    /// existed.
     pub async fn delete_client(&self, client_id: &str, now: i64) -> Result<bool, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -157,6 +166,10 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            sqlx::query("DELETE FROM consents WHERE client_id = $1")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(deleted == 1)
         })

@@ -27,15 +27,21 @@ macro_rules! on_pool {
 }
 
 mod clients;
+mod codes;
+mod consents;
 mod error;
 mod keys;
 mod refresh;
+mod sessions;
 mod users;
 
 pub use clients::Client;
+pub use codes::{AuthorizationCode, CodeRedemption};
+pub use consents::Consent;
 pub use error::StoreError;
 pub use keys::SigningKey;
 pub use refresh::{RefreshFamily, RefreshLookup, RefreshToken};
+pub use sessions::Session;
 pub use users::User;
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -113,6 +119,19 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(drop))?;
         Ok(())
+    }
+
+    /// Deletes what has expired before `now` (strictly before: a row expiring
+    /// at `now` stays): refresh tokens and the families they leave empty,
+    /// authorization codes, and SSO sessions, revoked or not. Returns the
+    /// number of rows deleted.
+    ///
+    /// Each table is purged by its own autocommit statement, so no lock is
+    /// held across tables; a purge that fails part-way is simply rerun.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(self.purge_refresh(now).await?
+            + self.purge_codes(now).await?
+            + self.purge_sessions(now).await?)
     }
 
     /// Closes every connection of the pool, waiting for checked-out ones to

@@ -13,6 +13,9 @@ pub struct RefreshFamily {
     pub user_id: Option<String>,
     pub scope: String,
     pub auth_time: Option<i64>,
+    /// The SSO session it was issued under; revoking that session revokes
+    /// the family. `None` for grants made without a browser session.
+    pub session_id: Option<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -47,6 +50,7 @@ struct LookupRow {
     user_id: Option<String>,
     scope: String,
     auth_time: Option<i64>,
+    session_id: Option<String>,
     family_created_at: i64,
     revoked_at: Option<i64>,
 }
@@ -60,6 +64,7 @@ impl From<LookupRow> for RefreshLookup {
                 user_id: r.user_id,
                 scope: r.scope,
                 auth_time: r.auth_time,
+                session_id: r.session_id,
                 created_at: r.family_created_at,
                 revoked_at: r.revoked_at,
             },
@@ -86,14 +91,15 @@ impl Store {
             let mut tx = p.begin().await?;
             sqlx::query(
                 "INSERT INTO refresh_families \
-                 (id, client_id, user_id, scope, auth_time, created_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 (id, client_id, user_id, scope, auth_time, session_id, created_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&family.id)
             .bind(&family.client_id)
             .bind(&family.user_id)
             .bind(&family.scope)
             .bind(family.auth_time)
+            .bind(&family.session_id)
             .bind(family.created_at)
             .bind(family.revoked_at)
             .execute(&mut *tx)
@@ -124,7 +130,8 @@ impl Store {
         let row: Option<LookupRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT t.token_hash, t.family_id, t.created_at AS token_created_at, \
                     t.expires_at, t.rotated_at, f.client_id, f.user_id, f.scope, \
-                    f.auth_time, f.created_at AS family_created_at, f.revoked_at \
+                    f.auth_time, f.session_id, f.created_at AS family_created_at, \
+                    f.revoked_at \
              FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
              WHERE t.token_hash = $1",
         )
@@ -206,7 +213,7 @@ impl Store {
     /// holds a lock across both. A family goes only once its last token has
     /// expired, and an expired token is never rotated, so no live token can be
     /// joining it meanwhile.
-    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+    pub(crate) async fn purge_refresh(&self, now: i64) -> Result<u64, StoreError> {
         on_pool!(self, p => {
             let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
                 .bind(now)

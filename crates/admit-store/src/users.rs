@@ -1,6 +1,7 @@
 //! Users: the `users` table. Deleting a user or changing a password also
-//! revokes the user's refresh families in the same transaction, so no session
-//! outlives the credentials it was granted on.
+//! revokes the user's refresh families and SSO sessions in the same
+//! transaction, so no login outlives the credentials it was granted on.
+//! Deleting a user also forgets the consents it gave.
 
 use crate::{Store, StoreError};
 
@@ -11,6 +12,9 @@ pub struct User {
     pub username: String,
     pub password_hash: String,
     pub email: Option<String>,
+    /// Whether `email` is known to belong to the user (the OIDC
+    /// `email_verified` claim). Rows from before the column read `false`.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -23,6 +27,7 @@ impl std::fmt::Debug for User {
             .field("username", &self.username)
             .field("password_hash", &"<redacted>")
             .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
             .field("name", &self.name)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
@@ -30,19 +35,22 @@ impl std::fmt::Debug for User {
     }
 }
 
-const COLUMNS: &str = "id, username, password_hash, email, name, created_at, updated_at";
+const COLUMNS: &str =
+    "id, username, password_hash, email, email_verified, name, created_at, updated_at";
 
 impl Store {
     /// Inserts a user; [`StoreError::Conflict`] if the id or username is taken.
     pub async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO users (id, username, password_hash, email, name, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users \
+             (id, username, password_hash, email, email_verified, name, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&user.id)
         .bind(&user.username)
         .bind(&user.password_hash)
         .bind(&user.email)
+        .bind(user.email_verified)
         .bind(&user.name)
         .bind(user.created_at)
         .bind(user.updated_at)
@@ -68,18 +76,26 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?)
     }
 
-    /// Deletes a user and revokes (at `now`) every refresh family issued to
-    /// it. Returns whether the user existed.
+    /// Deletes a user, revokes (at `now`) its refresh families and SSO
+    /// sessions, and deletes its consents. Returns whether the user existed.
     pub async fn delete_user(&self, username: &str, now: i64) -> Result<bool, StoreError> {
         on_pool!(self, p => {
-            // Revoke first, while the username still resolves to an id; both
-            // statements write, so SQLite takes its write lock at once.
+            // Revoke first, while the username still resolves to an id; every
+            // statement writes, so SQLite takes its write lock at once.
             let mut tx = p.begin().await?;
-            sqlx::query(REVOKE_FAMILIES_OF_USERNAME)
-                .bind(username)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            for sql in [REVOKE_FAMILIES_OF_USERNAME, REVOKE_SESSIONS_OF_USERNAME] {
+                sqlx::query(sql)
+                    .bind(username)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "DELETE FROM consents WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+            )
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
             let deleted = sqlx::query("DELETE FROM users WHERE username = $1")
                 .bind(username)
                 .execute(&mut *tx)
@@ -91,7 +107,7 @@ impl Store {
     }
 
     /// Replaces a user's password hash and revokes (at `now`) every refresh
-    /// family issued to it. Returns whether the user exists.
+    /// family and SSO session of the user. Returns whether the user exists.
     pub async fn set_password(
         &self,
         username: &str,
@@ -114,11 +130,13 @@ impl Store {
                 // transaction rolls back on drop.
                 return Ok(false);
             }
-            sqlx::query(REVOKE_FAMILIES_OF_USERNAME)
-                .bind(username)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            for sql in [REVOKE_FAMILIES_OF_USERNAME, REVOKE_SESSIONS_OF_USERNAME] {
+                sqlx::query(sql)
+                    .bind(username)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(true)
         })
@@ -126,4 +144,7 @@ impl Store {
 }
 
 const REVOKE_FAMILIES_OF_USERNAME: &str = "UPDATE refresh_families SET revoked_at = $2 \
+     WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE username = $1)";
+
+const REVOKE_SESSIONS_OF_USERNAME: &str = "UPDATE sessions SET revoked_at = $2 \
      WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE username = $1)";

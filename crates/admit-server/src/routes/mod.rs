@@ -1,11 +1,17 @@
 //! The HTTP routes, one module per endpoint family.
 
+mod authorize;
 mod discovery;
-mod token;
+mod form;
+mod interaction;
+mod logout;
+pub(crate) mod token;
+mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::pages;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -19,6 +25,18 @@ pub fn router(state: AppState) -> Router {
             get(discovery::metadata),
         )
         .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route(
+            "/oauth2/authorize",
+            get(authorize::get).post(authorize::post),
+        )
+        .route("/login", post(interaction::login))
+        .route("/consent", post(interaction::consent))
         .route("/oauth2/token", post(token::token))
+        .route(
+            "/oauth2/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oauth2/logout", get(logout::get).post(logout::post))
+        .route("/assets/admit.css", get(pages::stylesheet))
         .with_state(state)
 }

@@ -1,27 +1,34 @@
 //! `POST /oauth2/token` (RFC 6749 §3.2): authenticate the client, run the grant,
 //! answer with tokens and `Cache-Control: no-store` (§5.1).
 
+use admit_jose::Algorithm;
 use admit_oauth::client::{Client, GrantType};
-use admit_oauth::form::Params;
+use admit_oauth::code::{self, IssuedCode, Redemption};
+use admit_oauth::id_token::{IdTokenClaims, at_hash};
 use admit_oauth::refresh::{self, Decision, StoredRefresh};
 use admit_oauth::scope::Scope;
 use admit_oauth::token::{
     AccessTokenGrant, Grant, TokenRequest, TokenResponse, check_grant_allowed,
 };
 use admit_oauth::{OAuthError, client_auth, secret};
-use admit_store::{RefreshFamily, RefreshToken};
+use admit_store::{CodeRedemption, RefreshFamily, RefreshToken};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::form::{read_form, single_header};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{now, random_token};
 
-/// Token requests are small; anything bigger is refused before parsing.
-const MAX_BODY: usize = 16 * 1024;
+/// The client as the token endpoint needs it: the protocol's view, and the ID-token
+/// algorithm it registered.
+struct TokenClient {
+    client: Client,
+    id_token_alg: Algorithm,
+}
 
 pub async fn token(
     State(state): State<AppState>,
@@ -31,33 +38,42 @@ pub async fn token(
     let params = read_form(&headers, body).await?;
     let authorization = single_header(&headers, header::AUTHORIZATION)?;
     let presented = client_auth::presented(authorization, &params)?;
-    let client = state
-        .store
-        .client(&presented.client_id)
-        .await?
-        .map(to_protocol_client);
+    let stored = state.store.client(&presented.client_id).await?;
+    let id_token_alg = stored
+        .as_ref()
+        .and_then(|c| c.id_token_alg.as_deref())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(Algorithm::RS256);
+    let client = stored.map(to_protocol_client);
     client_auth::authenticate(&presented, client.as_ref())?;
-    let client = client.expect("authenticated clients exist");
+    let client = TokenClient {
+        client: client.expect("authenticated clients exist"),
+        id_token_alg,
+    };
 
     let request = TokenRequest::parse(&params)?;
-    check_grant_allowed(&client, request.grant.grant_type())?;
+    check_grant_allowed(&client.client, request.grant.grant_type())?;
+    let scope = request.scope.as_deref();
     let response = match request.grant {
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            let redemption = Redemption {
+                client_id: &client.client.client_id,
+                redirect_uri: redirect_uri.as_deref(),
+                code_verifier: code_verifier.as_deref(),
+            };
+            code_grant(&state, &client, &code, &redemption).await?
+        }
         Grant::Password { username, password } => {
-            password_grant(
-                &state,
-                &client,
-                &username,
-                password,
-                request.scope.as_deref(),
-            )
-            .await?
+            password_grant(&state, &client, &username, password, scope).await?
         }
         Grant::RefreshToken { refresh_token } => {
-            refresh_grant(&state, &client, &refresh_token, request.scope.as_deref()).await?
+            refresh_grant(&state, &client, &refresh_token, scope).await?
         }
-        Grant::ClientCredentials => {
-            client_credentials_grant(&state, &client, request.scope.as_deref())?
-        }
+        Grant::ClientCredentials => client_credentials_grant(&state, &client.client, scope)?,
     };
     let mut response = Json(response).into_response();
     let headers = response.headers_mut();
@@ -66,15 +82,156 @@ pub async fn token(
     Ok(response)
 }
 
+/// RFC 6749 §4.1.3. A code works once; a second presentation revokes what the first
+/// one issued (§4.1.2, RFC 9700 §4.5).
+async fn code_grant(
+    state: &AppState,
+    client: &TokenClient,
+    presented: &str,
+    redemption: &Redemption<'_>,
+) -> Result<TokenResponse, ApiError> {
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let now = now();
+    let code = match state
+        .store
+        .consume_code(&secret::hash(presented), now)
+        .await?
+    {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::Replayed(code) => {
+            if let Some(family) = &code.family_id {
+                tracing::warn!(client_id = %code.client_id, "authorization code replayed: revoking the tokens issued from it");
+                state.store.revoke_refresh_family(family, now).await?;
+            }
+            return Err(invalid().into());
+        }
+        CodeRedemption::Unknown => return Err(invalid().into()),
+    };
+    let issued = IssuedCode {
+        client_id: &code.client_id,
+        redirect_uri: &code.redirect_uri,
+        code_challenge: code.code_challenge.as_deref(),
+        expires_at: code.expires_at,
+    };
+    code::check(&issued, redemption, now)?;
+    // The user may have logged out in the seconds since the code was issued.
+    let session = state.store.session(&code.session_id).await?;
+    if !session.is_some_and(|s| s.revoked_at.is_none() && now < s.expires_at) {
+        return Err(invalid().into());
+    }
+    let scope = Scope::parse(&code.scope).unwrap_or_default();
+    let login = Login {
+        user_id: &code.user_id,
+        auth_time: code.auth_time,
+        session_id: Some(code.session_id.clone()),
+        nonce: code.nonce.as_deref(),
+    };
+    let (response, family) = user_tokens(state, client, &scope, &login, now).await?;
+    if let Some(family) = family {
+        state
+            .store
+            .set_code_family(&code.code_hash, &family)
+            .await?;
+    }
+    Ok(response)
+}
+
+/// Who logged in, and how: what user tokens are issued from.
+struct Login<'a> {
+    user_id: &'a str,
+    auth_time: i64,
+    session_id: Option<String>,
+    nonce: Option<&'a str>,
+}
+
+/// The access token, a refresh token when the client may refresh (a new family),
+/// and an ID token when `openid` was granted. Returns the family id.
+async fn user_tokens(
+    state: &AppState,
+    client: &TokenClient,
+    scope: &Scope,
+    login: &Login<'_>,
+    now: i64,
+) -> Result<(TokenResponse, Option<String>), ApiError> {
+    let mut response = access_token(
+        state,
+        &client.client,
+        login.user_id,
+        scope,
+        Some(login.auth_time),
+        now,
+    )?;
+    let mut family_id = None;
+    if client.client.may_use(GrantType::RefreshToken) {
+        let refresh_token = random_token(32);
+        let family = RefreshFamily {
+            id: random_token(16),
+            client_id: client.client.client_id.clone(),
+            user_id: Some(login.user_id.to_owned()),
+            scope: scope.to_string(),
+            auth_time: Some(login.auth_time),
+            created_at: now,
+            revoked_at: None,
+            session_id: login.session_id.clone(),
+        };
+        let token = new_refresh_row(state, &refresh_token, &family.id, now);
+        state.store.insert_refresh_family(&family, &token).await?;
+        response.refresh_token = Some(refresh_token);
+        family_id = Some(family.id);
+    }
+    if scope.contains("openid")
+        && let Some(sid) = &login.session_id
+    {
+        response.id_token = Some(id_token(
+            state,
+            client,
+            login,
+            sid,
+            &response.access_token,
+            now,
+        )?);
+    }
+    Ok((response, family_id))
+}
+
+/// OpenID Connect Core §2 and §3.1.3.6.
+fn id_token(
+    state: &AppState,
+    client: &TokenClient,
+    login: &Login<'_>,
+    sid: &str,
+    access_token: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    let key = state
+        .keys
+        .signing_key(client.id_token_alg)
+        .ok_or_else(|| anyhow::anyhow!("no {} key", client.id_token_alg))?;
+    let claims = IdTokenClaims {
+        iss: state.settings.issuer.clone(),
+        sub: login.user_id.to_owned(),
+        aud: client.client.client_id.clone(),
+        exp: now + state.settings.access_token_ttl,
+        iat: now,
+        auth_time: login.auth_time,
+        nonce: login.nonce.map(str::to_owned),
+        at_hash: at_hash(access_token, key.alg()),
+        azp: client.client.client_id.clone(),
+        sid: sid.to_owned(),
+    };
+    Ok(admit_jose::sign(key, "JWT", &claims).map_err(anyhow::Error::from)?)
+}
+
 /// RFC 6749 §4.3: the resource owner's username and password.
 async fn password_grant(
     state: &AppState,
-    client: &Client,
+    client: &TokenClient,
     username: &str,
     password: String,
     scope: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
-    let scope = Scope::grant(scope, &client.scopes)?;
+    let scope = Scope::grant(scope, &client.client.scopes)?;
     let user = state.store.user_by_username(username).await?;
     // Unknown users are checked against a dummy hash: same work, same answer.
     let phc = user.as_ref().map(|u| u.password_hash.clone());
@@ -83,29 +240,19 @@ async fn password_grant(
     }
     let user = user.expect("verified users exist");
     let now = now();
-    let mut response = access_token(state, client, &user.id, &scope, Some(now), now)?;
-    if client.may_use(GrantType::RefreshToken) {
-        let refresh_token = random_token(32);
-        let family = RefreshFamily {
-            id: random_token(16),
-            client_id: client.client_id.clone(),
-            user_id: Some(user.id.clone()),
-            scope: scope.to_string(),
-            auth_time: Some(now),
-            created_at: now,
-            revoked_at: None,
-        };
-        let token = new_refresh_row(state, &refresh_token, &family.id, now);
-        state.store.insert_refresh_family(&family, &token).await?;
-        response.refresh_token = Some(refresh_token);
-    }
-    Ok(response)
+    let login = Login {
+        user_id: &user.id,
+        auth_time: now,
+        session_id: None,
+        nonce: None,
+    };
+    Ok(user_tokens(state, client, &scope, &login, now).await?.0)
 }
 
 /// RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2).
 async fn refresh_grant(
     state: &AppState,
-    client: &Client,
+    client: &TokenClient,
     presented: &str,
     scope: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
@@ -120,7 +267,7 @@ async fn refresh_grant(
         family_revoked: f.family.revoked_at.is_some(),
     });
     let reused = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let scope = match refresh::judge(stored.as_ref(), &client.client_id, scope, now)? {
+    let scope = match refresh::judge(stored.as_ref(), &client.client.client_id, scope, now)? {
         Decision::Rotate { scope } => scope,
         Decision::Reuse => return Err(revoke_family(state, found.as_ref(), now, reused()).await),
     };
@@ -131,9 +278,39 @@ async fn refresh_grant(
         // Another request rotated it first: this presentation is a reuse.
         return Err(revoke_family(state, Some(&found), now, reused()).await);
     }
-    let subject = found.family.user_id.as_deref().unwrap_or(&client.client_id);
-    let mut response = access_token(state, client, subject, &scope, found.family.auth_time, now)?;
+    let family = &found.family;
+    let subject = family
+        .user_id
+        .as_deref()
+        .unwrap_or(&client.client.client_id);
+    let mut response = access_token(
+        state,
+        &client.client,
+        subject,
+        &scope,
+        family.auth_time,
+        now,
+    )?;
     response.refresh_token = Some(new_token);
+    // OpenID Connect Core §12.2: a refreshed ID token for the same session, without nonce.
+    if scope.contains("openid")
+        && let (Some(sid), Some(auth_time)) = (&family.session_id, family.auth_time)
+    {
+        let login = Login {
+            user_id: subject,
+            auth_time,
+            session_id: Some(sid.clone()),
+            nonce: None,
+        };
+        response.id_token = Some(id_token(
+            state,
+            client,
+            &login,
+            sid,
+            &response.access_token,
+            now,
+        )?);
+    }
     Ok(response)
 }
 
@@ -213,36 +390,6 @@ fn new_refresh_row(state: &AppState, token: &str, family_id: &str, now: i64) -> 
         created_at: now,
         expires_at: now + state.settings.refresh_token_ttl,
         rotated_at: None,
-    }
-}
-
-/// Reads an `application/x-www-form-urlencoded` body (RFC 6749 §3.2) within the size cap.
-async fn read_form(headers: &HeaderMap, body: Body) -> Result<Params, ApiError> {
-    let content_type = single_header(headers, header::CONTENT_TYPE)?.unwrap_or_default();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        )
-        .into());
-    }
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError::TooLarge(StatusCode::PAYLOAD_TOO_LARGE))?;
-    Ok(Params::parse(&bytes)?)
-}
-
-/// A header that may appear at most once, as text.
-fn single_header(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ApiError> {
-    let mut values = headers.get_all(&name).iter();
-    match (values.next(), values.next()) {
-        (None, _) => Ok(None),
-        (Some(v), None) => v.to_str().map(Some).map_err(|_| {
-            OAuthError::invalid_request(format!("the {name} header is not valid text")).into()
-        }),
-        (Some(_), Some(_)) => {
-            Err(OAuthError::invalid_request(format!("the {name} header is repeated")).into())
-        }
     }
 }
 

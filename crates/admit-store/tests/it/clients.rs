@@ -1,4 +1,5 @@
-//! Clients: every field round-trips, including empty lists and no secret.
+//! Clients: every field round-trips, including empty lists, no secret and no
+//! ID-token algorithm.
 
 use admit_store::{Client, Store, StoreError};
 
@@ -20,6 +21,7 @@ fn confidential() -> Client {
         scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
         skip_consent: true,
         require_pkce: false,
+        id_token_alg: Some("ES256".into()),
         created_at: 1_700_000_000,
     }
 }
@@ -36,6 +38,7 @@ fn public_empty() -> Client {
         scopes: vec![],
         skip_consent: false,
         require_pkce: true,
+        id_token_alg: None,
         created_at: 0,
     }
 }

@@ -1,6 +1,8 @@
-//! Connecting: URL schemes, migrations on a second connect, ping.
+//! Connecting: URL schemes, migrations on a second connect, ping, and rows
+//! written before a migration added columns.
 
 use admit_store::{Store, StoreError};
+use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 
 use crate::user;
 
@@ -19,6 +21,39 @@ pub async fn case_migrations_rerun(store: Store, url: String) {
     again.insert_user(&user("u2", "bob")).await.unwrap();
     assert_eq!(store.list_users().await.unwrap().len(), 2);
     again.close().await;
+}
+
+/// Rows inserted naming only the columns of 0001, as an older admit wrote
+/// them, read with the defaults of 0002.
+pub async fn case_rows_from_0001_read(store: Store, url: String) {
+    let statements = [
+        "INSERT INTO users (id, username, password_hash, email, name, created_at, updated_at) \
+         VALUES ('u1', 'alice', 'old-hash', NULL, NULL, 1, 1)",
+        "INSERT INTO clients (client_id, secret_hash, public, name, grant_types, redirect_uris, \
+         post_logout_redirect_uris, scopes, skip_consent, require_pkce, created_at) \
+         VALUES ('old', NULL, TRUE, NULL, 'authorization_code', '[]', '[]', 'openid', \
+         FALSE, TRUE, 1)",
+    ];
+    match store.backend() {
+        "sqlite" => {
+            let mut conn = SqliteConnection::connect(&url).await.unwrap();
+            for sql in statements {
+                conn.execute(sql).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+        _ => {
+            let mut conn = PgConnection::connect(&url).await.unwrap();
+            for sql in statements {
+                conn.execute(sql).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+    }
+    let alice = store.user_by_id("u1").await.unwrap().unwrap();
+    assert!(!alice.email_verified);
+    let old = store.client("old").await.unwrap().unwrap();
+    assert_eq!(old.id_token_alg, None);
 }
 
 #[tokio::test]

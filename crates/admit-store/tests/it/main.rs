@@ -9,13 +9,16 @@
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 
-use admit_store::{RefreshFamily, RefreshToken, Store, User};
+use admit_store::{Client, RefreshFamily, RefreshToken, Session, Store, User};
 use sqlx::{Connection, Executor, PgConnection};
 
 mod clients;
+mod codes;
 mod connect;
+mod consents;
 mod keys;
 mod refresh;
+mod sessions;
 mod users;
 
 /// Runs `case` on a store over a new SQLite file in a fresh temp directory.
@@ -118,10 +121,12 @@ macro_rules! storage_tests {
 storage_tests! {
     ping_and_backend => connect::case_ping,
     migrations_rerun_is_noop(url) => connect::case_migrations_rerun,
+    rows_from_0001_read(url) => connect::case_rows_from_0001_read,
     user_crud => users::case_user_crud,
     user_conflicts => users::case_user_conflicts,
     set_password_revokes_families => users::case_set_password_revokes,
     delete_user_revokes_families => users::case_delete_user_revokes,
+    user_email_verified => users::case_email_verified,
     client_round_trip => clients::case_client_round_trip,
     delete_client_revokes_families => clients::case_delete_client_revokes,
     signing_keys => keys::case_keys,
@@ -131,6 +136,18 @@ storage_tests! {
     refresh_rotate_race => refresh::case_rotate_race,
     refresh_revoke_family => refresh::case_revoke_family,
     refresh_purge_expired => refresh::case_purge_expired,
+    session_insert_lookup_revoke => sessions::case_insert_lookup_revoke,
+    session_revoke_revokes_families => sessions::case_revoke_revokes_families,
+    session_revoke_user_sessions => sessions::case_revoke_user_sessions,
+    session_list => sessions::case_list,
+    session_purge_expired => sessions::case_purge_expired,
+    code_consume => codes::case_consume,
+    code_consume_race => codes::case_consume_race,
+    code_set_family => codes::case_set_family,
+    code_purge_expired => codes::case_purge_expired,
+    consent_upsert_keeps_granted_at => consents::case_upsert,
+    consent_revoke_and_list => consents::case_revoke_and_list,
+    consents_follow_deletes => consents::case_follow_deletes,
 }
 
 // Fixtures shared by the cases.
@@ -141,6 +158,7 @@ fn user(id: &str, username: &str) -> User {
         username: username.into(),
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${username}"),
         email: Some(format!("{username}@example.com")),
+        email_verified: false,
         name: None,
         created_at: 1_000,
         updated_at: 1_000,
@@ -154,7 +172,39 @@ fn family(id: &str, client_id: &str, user_id: Option<&str>) -> RefreshFamily {
         user_id: user_id.map(Into::into),
         scope: "openid profile offline_access".into(),
         auth_time: Some(900),
+        session_id: None,
         created_at: 1_000,
+        revoked_at: None,
+    }
+}
+
+/// A minimal confidential client.
+fn client(client_id: &str) -> Client {
+    Client {
+        client_id: client_id.into(),
+        secret_hash: Some(vec![7; 32]),
+        public: false,
+        name: None,
+        grant_types: vec!["authorization_code".into()],
+        redirect_uris: vec![format!("https://{client_id}.example/cb")],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["openid".into()],
+        skip_consent: false,
+        require_pkce: true,
+        id_token_alg: None,
+        created_at: 1_000,
+    }
+}
+
+/// A live session of `user_id`, its cookie hash derived from its id.
+fn session(id: &str, user_id: &str, created_at: i64, expires_at: i64) -> Session {
+    Session {
+        id: id.into(),
+        secret_hash: format!("cookie of {id}").into_bytes(),
+        user_id: user_id.into(),
+        auth_time: created_at,
+        created_at,
+        expires_at,
         revoked_at: None,
     }
 }

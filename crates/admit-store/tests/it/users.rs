@@ -2,7 +2,7 @@
 
 use admit_store::{Store, StoreError};
 
-use crate::{family, revoked_at, token, user};
+use crate::{family, revoked_at, session, token, user};
 
 pub async fn case_user_crud(store: Store) {
     let bob = user("u2", "bob");
@@ -64,7 +64,8 @@ pub async fn case_user_conflicts(store: Store) {
     assert_eq!(store.list_users().await.unwrap(), vec![user("u1", "alice")]);
 }
 
-/// Two families of alice (one already revoked) and one of bob.
+/// Two families and two SSO sessions of alice (one of each already revoked),
+/// and one family and one session of bob.
 async fn seed_sessions(store: &Store) {
     store.insert_user(&user("u1", "alice")).await.unwrap();
     store.insert_user(&user("u2", "bob")).await.unwrap();
@@ -79,6 +80,22 @@ async fn seed_sessions(store: &Store) {
             .unwrap();
     }
     assert!(store.revoke_refresh_family("f2", 1_500).await.unwrap());
+    for (s, u) in [("s1", "u1"), ("s2", "u1"), ("s3", "u2")] {
+        store
+            .insert_session(&session(s, u, 1_000, 9_000))
+            .await
+            .unwrap();
+    }
+    assert!(store.revoke_session("s2", 1_500).await.unwrap());
+}
+
+/// The revocation times of sessions s1, s2 and s3.
+async fn sessions_revoked_at(store: &Store) -> Vec<Option<i64>> {
+    let mut times = Vec::new();
+    for id in ["s1", "s2", "s3"] {
+        times.push(store.session(id).await.unwrap().unwrap().revoked_at);
+    }
+    times
 }
 
 pub async fn case_set_password_revokes(store: Store) {
@@ -100,6 +117,10 @@ pub async fn case_set_password_revokes(store: Store) {
         None,
         "other users untouched"
     );
+    assert_eq!(
+        sessions_revoked_at(&store).await,
+        [Some(2_000), Some(1_500), None]
+    );
 }
 
 pub async fn case_delete_user_revokes(store: Store) {
@@ -108,7 +129,31 @@ pub async fn case_delete_user_revokes(store: Store) {
     assert_eq!(revoked_at(&store, b"t1").await, Some(2_000));
     assert_eq!(revoked_at(&store, b"t2").await, Some(1_500));
     assert_eq!(revoked_at(&store, b"t3").await, None);
+    assert_eq!(
+        sessions_revoked_at(&store).await,
+        [Some(2_000), Some(1_500), None]
+    );
     // Deleting a user that does not exist revokes nothing.
     assert!(!store.delete_user("carol", 2_500).await.unwrap());
     assert_eq!(revoked_at(&store, b"t3").await, None);
+    assert_eq!(store.session("s3").await.unwrap().unwrap().revoked_at, None);
+}
+
+pub async fn case_email_verified(store: Store) {
+    let mut alice = user("u1", "alice");
+    alice.email_verified = true;
+    let bob = user("u2", "bob");
+    store.insert_user(&alice).await.unwrap();
+    store.insert_user(&bob).await.unwrap();
+    let found = store.user_by_id("u1").await.unwrap().unwrap();
+    assert!(found.email_verified);
+    assert!(
+        !store
+            .user_by_username("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified
+    );
+    assert_eq!(store.list_users().await.unwrap(), vec![alice, bob]);
 }

@@ -27,9 +27,21 @@ pub enum Command {
         /// A redirect URI, matched exactly (repeatable)
         #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return to, matched exactly (repeatable)
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
         /// A scope it may ask for (repeatable)
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
+        /// A first-party client: users are not asked for consent
+        #[arg(long)]
+        skip_consent: bool,
+        /// Let this confidential client omit PKCE (weaker: RFC 9700 §2.1.1 recommends it for all)
+        #[arg(long, conflicts_with = "public")]
+        allow_no_pkce: bool,
+        /// Algorithm of its ID tokens: RS256 (default), ES256 or EdDSA
+        #[arg(long)]
+        id_token_alg: Option<String>,
         /// Read the client secret from standard input instead of generating one
         #[arg(long, conflicts_with = "public")]
         secret_stdin: bool,
@@ -52,7 +64,11 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             public,
             grants,
             redirect_uris,
+            post_logout_redirect_uris,
             scopes,
+            skip_consent,
+            allow_no_pkce,
+            id_token_alg,
             secret_stdin,
             name,
         } => {
@@ -63,8 +79,14 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 "a client id has 1 to 128 printable ASCII characters, without ':'"
             );
             let grants = parse_grants(&grants, public)?;
-            for uri in &redirect_uris {
+            for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
                 check_redirect_uri(uri)?;
+            }
+            if let Some(alg) = &id_token_alg {
+                ensure!(
+                    ["RS256", "ES256", "EdDSA"].contains(&alg.as_str()),
+                    "--id-token-alg must be RS256, ES256 or EdDSA"
+                );
             }
             let scopes = parse_scopes(&scopes)?;
             let secret = match (public, secret_stdin) {
@@ -85,10 +107,11 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 name,
                 grant_types: grants.iter().map(|g| g.as_str().to_owned()).collect(),
                 redirect_uris,
-                post_logout_redirect_uris: vec![],
+                post_logout_redirect_uris,
                 scopes,
-                skip_consent: false,
-                require_pkce: true,
+                skip_consent,
+                require_pkce: !allow_no_pkce,
+                id_token_alg,
                 created_at: now(),
             };
             match store.insert_client(&client).await {
@@ -123,6 +146,10 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 "type": if c.public { "public" } else { "confidential" },
                 "grant_types": c.grant_types,
                 "redirect_uris": c.redirect_uris,
+                "post_logout_redirect_uris": c.post_logout_redirect_uris,
+                "skip_consent": c.skip_consent,
+                "require_pkce": c.require_pkce,
+                "id_token_alg": c.id_token_alg,
                 "scopes": c.scopes,
                 "created_at": c.created_at,
             });

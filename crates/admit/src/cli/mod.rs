@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod clients;
+mod demo;
 mod keys;
 mod serve;
 mod token;

@@ -45,12 +45,16 @@ pub struct Args {
     /// Log format: text or json [default: text]
     #[arg(long, env = "ADMIT_LOG_FORMAT")]
     log_format: Option<String>,
-    /// Also run the demo protected API (the seed's resource server) on --demo-listen
+    /// Also run the demos: the protected API (the seed's resource server) on --demo-listen
+    /// and the client site ("log in with admit") on --demo-site-listen
     #[arg(long, env = "ADMIT_DEMO")]
     demo: bool,
     /// Address of the demo API [default: 127.0.0.1:8081]
     #[arg(long, env = "ADMIT_DEMO_LISTEN")]
     demo_listen: Option<SocketAddr>,
+    /// Address of the demo client site, "our website" [default: 127.0.0.1:8082]
+    #[arg(long, env = "ADMIT_DEMO_SITE_LISTEN")]
+    demo_site_listen: Option<SocketAddr>,
 }
 
 pub async fn run(
@@ -70,7 +74,7 @@ pub async fn run(
         .or(file.listen)
         .unwrap_or(([127, 0, 0, 1], 8080).into());
     let mut settings = Settings::new(listen, data_dir);
-    settings.database_url = database_url;
+    settings.database_url = database_url.clone();
     if let Some(issuer) = args.issuer.or(file.issuer.clone()) {
         settings.issuer = config::issuer(&issuer)?;
     }
@@ -126,11 +130,14 @@ pub async fn run(
     println!("        admit client add my-app --grant password --grant refresh_token --scope read");
 
     let demo = if args.demo {
-        let addr = args
+        let api = args
             .demo_listen
             .or(file.demo_listen)
             .unwrap_or(([127, 0, 0, 1], 8081).into());
-        Some(start_demo(addr, &server.issuer).await?)
+        let site = args
+            .demo_site_listen
+            .unwrap_or(([127, 0, 0, 1], 8082).into());
+        Some(super::demo::start(&server.issuer, api, site, &database_url).await?)
     } else {
         None
     };
@@ -138,35 +145,10 @@ pub async fn run(
     wait_for_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     if let Some(demo) = demo {
-        demo.abort();
+        demo.stop();
     }
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn start_demo(addr: SocketAddr, issuer: &str) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let verifier = admit_resource::Verifier::builder(issuer, issuer)
-        .discover()
-        .build()
-        .await
-        .context("the demo API could not load the issuer's keys")?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("listening on {addr}"))?;
-    println!(
-        "demo API (resource server): http://{}/api/me",
-        listener.local_addr()?
-    );
-    Ok(tokio::spawn(async move {
-        let _ = axum_serve(listener, admit_demo::router(verifier)).await;
-    }))
-}
-
-async fn axum_serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).await
 }
 
 fn positive(what: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64> {

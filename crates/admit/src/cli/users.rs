@@ -56,6 +56,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 username: username.clone(),
                 password_hash: password::hash(&password),
                 email,
+                email_verified: false,
                 name,
                 created_at: now,
                 updated_at: now,

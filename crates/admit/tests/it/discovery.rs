@@ -2,7 +2,7 @@
 
 use crate::harness::start;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_describes_what_is_implemented() {
     let t = start().await;
     for path in [
@@ -15,20 +15,58 @@ async fn metadata_describes_what_is_implemented() {
         assert_eq!(m["token_endpoint"], format!("{}/oauth2/token", t.base));
         assert_eq!(m["jwks_uri"], format!("{}/.well-known/jwks.json", t.base));
         assert_eq!(
-            m["grant_types_supported"],
-            serde_json::json!(["password", "refresh_token", "client_credentials"])
+            m["authorization_endpoint"],
+            format!("{}/oauth2/authorize", t.base)
+        );
+        assert_eq!(
+            m["userinfo_endpoint"],
+            format!("{}/oauth2/userinfo", t.base)
+        );
+        assert_eq!(
+            m["end_session_endpoint"],
+            format!("{}/oauth2/logout", t.base)
+        );
+        assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            m["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+        let sorted = |name: &str| {
+            let mut v: Vec<String> = m[name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g.as_str().unwrap().to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            sorted("grant_types_supported"),
+            [
+                "authorization_code",
+                "client_credentials",
+                "password",
+                "refresh_token"
+            ]
+        );
+        assert_eq!(
+            sorted("id_token_signing_alg_values_supported"),
+            ["ES256", "EdDSA", "RS256"]
         );
         assert_eq!(
             m["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
-        // Nothing that is not implemented yet is advertised.
-        assert!(m.get("authorization_endpoint").is_none());
-        assert!(m.get("userinfo_endpoint").is_none());
+        // Nothing that is not implemented is advertised.
+        assert_eq!(m["request_parameter_supported"], false);
+        assert!(m.get("revocation_endpoint").is_none());
+        assert!(m.get("introspection_endpoint").is_none());
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwks_publishes_public_keys_only() {
     let t = start().await;
     let response = t
@@ -60,7 +98,7 @@ async fn jwks_publishes_public_keys_only() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_survive_a_restart_and_are_encrypted_at_rest() {
     let t = start().await;
     let before = t.get_json("/.well-known/jwks.json").await;

@@ -29,7 +29,7 @@ fn case(
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_request_gets_its_spec_error() {
     let p = provisioned().await;
     p.t.admit_ok(&["client", "add", "web", "--scope", "read"], None);
@@ -239,7 +239,7 @@ async fn every_bad_request_gets_its_spec_error() {
     assert_eq!(p.login("read").await.0, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_headers_and_repeated_authorization_are_refused() {
     let p = provisioned().await;
     let response =

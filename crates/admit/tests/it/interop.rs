@@ -12,7 +12,7 @@ fn pyjwt_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyjwt_verifies_admit_tokens() {
     if !pyjwt_available() {
         // .ci/run installs PyJWT and sets ADMIT_REQUIRE_INTEROP, so CI never skips this.

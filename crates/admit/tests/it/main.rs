@@ -1,7 +1,10 @@
 //! End-to-end tests: the real server on a loopback port, provisioned with the real
 //! CLI binary, driven over HTTP the way a client library would.
 
+mod browser;
 mod cli;
+mod code_flow;
+mod code_flow_errors;
 mod discovery;
 mod errors;
 mod harness;

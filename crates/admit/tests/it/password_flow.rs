@@ -32,7 +32,7 @@ async fn start_demo_api(issuer: &str) -> String {
     format!("http://{addr}")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_get_a_jwt_and_call_the_api() {
     let p = provisioned().await;
     let (status, _, body) =
@@ -129,7 +129,7 @@ async fn log_in_get_a_jwt_and_call_the_api() {
     assert_eq!(allowed.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let p = provisioned().await;
     let (_, first) = p.login("read write").await;
@@ -186,7 +186,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_rotate_exactly_once() {
     let p = provisioned().await;
     let (_, login) = p.login("read").await;
@@ -205,7 +205,7 @@ async fn concurrent_refreshes_rotate_exactly_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_credentials_and_client_secret_post() {
     let p = provisioned().await;
     let (status, _, body) =
@@ -228,7 +228,7 @@ async fn client_credentials_and_client_secret_post() {
     assert_eq!(claims["sub"], "app");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_clients_log_in_without_a_secret() {
     let p = provisioned().await;
     p.t.admit_ok(
@@ -255,7 +255,7 @@ async fn public_clients_log_in_without_a_secret() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_change_and_user_removal_end_refresh_tokens() {
     let p = provisioned().await;
     let (_, login) = p.login("read").await;

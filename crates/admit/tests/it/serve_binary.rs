@@ -14,6 +14,10 @@ struct Running {
 }
 
 fn serve(dir: &std::path::Path, extra: &[&str]) -> Running {
+    serve_env(dir, extra, &[])
+}
+
+fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
         .args([
             "serve",
@@ -23,6 +27,7 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> Running {
             dir.to_str().unwrap(),
         ])
         .args(extra)
+        .envs(env.iter().copied())
         .env("ADMIT_LOG", "debug")
         .env_remove("ADMIT_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -80,7 +85,7 @@ impl Running {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_starts_on_a_fresh_directory_and_logs_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let running = serve(dir.path(), &[]);
@@ -167,7 +172,7 @@ async fn serve_starts_on_a_fresh_directory_and_logs_no_secrets() {
     assert!(!logs.contains("Basic "), "{logs}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_and_hs256_mode() {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("hs256.secret");
@@ -255,7 +260,7 @@ fn serve_refuses_bad_settings() {
         (vec!["--access-token-alg", "none"], "unknown algorithm"),
         (vec!["--access-token-alg", "HS256"], "hs256-secret-file"),
         (vec!["--issuer", "ftp://x"], "issuer"),
-        (vec!["--access-token-ttl", "-5"], "positive"),
+        (vec!["--access-token-ttl=-5"], "positive"),
         (vec!["--log-format", "xml"], "log format"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_admit"))
@@ -272,5 +277,56 @@ fn serve_refuses_bad_settings() {
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(reason), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_come_from_flags_then_environment_then_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("admit.db").display());
+    let config = dir.path().join("admit.toml");
+    std::fs::write(
+        &config,
+        "access_token_ttl = 120\nrefresh_token_ttl = 3600\n",
+    )
+    .unwrap();
+    let config = ["--config", config.to_str().unwrap()];
+    let env = [("ADMIT_ACCESS_TOKEN_TTL", "130")];
+    let flag = [&config[..], &["--access-token-ttl", "140"]].concat();
+    for (n, (args, env, expected)) in [
+        (&config[..], &[][..], 120),
+        (&config[..], &env[..], 130),
+        (&flag[..], &env[..], 140),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let running = serve_env(dir.path(), args, env);
+        let client_id = format!("svc{n}");
+        let out = run_admit(
+            &db,
+            &["client", "add", &client_id, "--grant", "client_credentials"],
+            None,
+        );
+        let secret = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_owned))
+            .unwrap();
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", running.base))
+            .basic_auth(&client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["expires_in"], expected,
+            "file < environment < flag, case {n}"
+        );
+        running.stop();
     }
 }

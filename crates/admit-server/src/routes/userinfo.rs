@@ -1,0 +1,90 @@
+//! `GET|POST /oauth2/userinfo` (OpenID Connect Core §5.3): the claims the access
+//! token's scopes allow, for the user it was issued for.
+
+use admit_jose::Validation;
+use admit_oauth::scope::Scope;
+use admit_oauth::userinfo::{UserProfile, claims};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::form::single_header;
+use crate::error::ApiError;
+use crate::now;
+use crate::state::AppState;
+
+pub async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let unauthorized = |e, d| ApiError::Bearer(StatusCode::UNAUTHORIZED, e, d);
+    // RFC 6750 §2.1: the token comes in the Authorization header.
+    let token = match single_header(&headers, header::AUTHORIZATION)? {
+        None => return Err(unauthorized(None, "an access token is required")),
+        Some(value) => match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer")
+                    && !token.is_empty()
+                    && !token.contains(' ') =>
+            {
+                token
+            }
+            _ => {
+                return Err(ApiError::Bearer(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalid_request"),
+                    "use Authorization: Bearer <token>",
+                ));
+            }
+        },
+    };
+    let mut validation = Validation::access_token(&state.settings.issuer, &state.settings.audience);
+    validation.algorithms.push(admit_jose::Algorithm::HS256);
+    let claims_in = state
+        .own_keys
+        .verify(token, &validation, now())
+        .map_err(|_| {
+            unauthorized(
+                Some("invalid_token"),
+                "the access token is invalid or expired",
+            )
+        })?;
+    let scope = Scope::from_tokens(
+        claims_in
+            .get("scope")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .split_ascii_whitespace(),
+    );
+    if !scope.contains("openid") {
+        return Err(ApiError::Bearer(
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "the openid scope is required",
+        ));
+    }
+    let sub = claims_in
+        .get("sub")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let Some(user) = state.store.user_by_id(sub).await? else {
+        return Err(unauthorized(
+            Some("invalid_token"),
+            "the user no longer exists",
+        ));
+    };
+    let profile = UserProfile {
+        sub: &user.id,
+        username: &user.username,
+        name: user.name.as_deref(),
+        email: user.email.as_deref(),
+        email_verified: user.email_verified,
+        updated_at: user.updated_at,
+    };
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(claims(&profile, &scope)),
+    )
+        .into_response())
+}

@@ -1,0 +1,348 @@
+//! The authorization-code flow with PKCE and OpenID Connect, at the HTTP level:
+//! login and consent pages, SSO across clients, ID tokens, UserInfo, logout.
+
+use admit_jose::{JwkSet, KeySet, UnverifiedJwt, Validation};
+use serde_json::Value;
+
+use crate::browser::{Browser, Page, param};
+use crate::harness::{PASSWORD, TestServer, start};
+
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const CB: &str = "https://site.example/cb";
+
+pub struct Flow {
+    pub t: TestServer,
+    pub secret: String,
+    pub browser: Browser,
+}
+
+pub async fn setup() -> Flow {
+    let t = start().await;
+    t.add_user("alice", PASSWORD);
+    let secret = t.add_client(
+        "site",
+        &[
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--redirect-uri",
+            CB,
+            "--post-logout-redirect-uri",
+            "https://site.example/bye",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--scope",
+            "email",
+            "--scope",
+            "read",
+            "--name",
+            "Example Site",
+        ],
+    );
+    Flow {
+        t,
+        secret,
+        browser: Browser::new(),
+    }
+}
+
+pub fn authorize_url(base: &str, client_id: &str, extra: &str) -> String {
+    format!(
+        "{base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20profile%20email&state=xyz&nonce=n-0S6&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        urlencode(CB)
+    )
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl Flow {
+    pub async fn login(&mut self, page: &Page, username: &str, password: &str) -> Page {
+        let form = [
+            ("interaction", page.field("interaction")),
+            ("csrf", page.field("csrf")),
+            ("username", username.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.browser
+            .post(&format!("{}/login", self.t.base), &form)
+            .await
+    }
+
+    pub async fn consent(&mut self, page: &Page, decision: &str) -> Page {
+        let (interaction, csrf) = (page.field("interaction"), page.field("csrf"));
+        let form = [
+            ("interaction", interaction.as_str()),
+            ("csrf", csrf.as_str()),
+            ("decision", decision),
+        ];
+        self.browser
+            .post(&format!("{}/consent", self.t.base), &form)
+            .await
+    }
+
+    /// Log in and consent where asked; returns the code from the redirect.
+    pub async fn code(&mut self, extra: &str) -> String {
+        let mut page = self
+            .browser
+            .get(&authorize_url(&self.t.base, "site", extra))
+            .await;
+        if page.body.contains("name=\"password\"") {
+            page = self.login(&page, "alice", PASSWORD).await;
+        }
+        if page.body.contains("name=\"decision\"") {
+            page = self.consent(&page, "approve").await;
+        }
+        assert_eq!(page.status, 303, "{}", page.body);
+        param(&page.location(), "code").expect("a code")
+    }
+
+    pub async fn exchange(&self, code: &str, verifier: &str) -> (u16, Value) {
+        let (status, _, body) = self
+            .t
+            .token(
+                Some(("site", &self.secret)),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", verifier),
+                ],
+            )
+            .await;
+        (status, body)
+    }
+}
+
+async fn jwks(t: &TestServer) -> KeySet {
+    let jwks: JwkSet = serde_json::from_value(t.get_json("/.well-known/jwks.json").await).unwrap();
+    KeySet::from_jwks(&jwks).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_consent_and_get_tokens_with_pkce() {
+    let mut f = setup().await;
+    let page = f.browser.get(&authorize_url(&f.t.base, "site", "")).await;
+    assert_eq!(page.status, 200);
+    // Every page: no framing, strict CSP, no caching, no Referer.
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("default-src 'none'")
+            && !csp.contains("unsafe-inline")
+    );
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    assert!(page.body.contains("Example Site") && page.body.contains("name=\"password\""));
+
+    let page = f.login(&page, "alice", PASSWORD).await;
+    assert_eq!(page.status, 200, "consent page");
+    assert!(
+        page.body.contains("see your email address"),
+        "scopes in words"
+    );
+    let session_cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("admit_session="))
+        .expect("an SSO session cookie");
+    assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"));
+
+    let page = f.consent(&page, "approve").await;
+    assert_eq!(page.status, 303);
+    let location = page.location();
+    assert!(location.as_str().starts_with(CB));
+    assert_eq!(param(&location, "state").as_deref(), Some("xyz"));
+    assert_eq!(
+        param(&location, "iss").as_deref(),
+        Some(f.t.base.as_str()),
+        "RFC 9207"
+    );
+    let code = param(&location, "code").unwrap();
+
+    let (status, tokens) = f.exchange(&code, VERIFIER).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert!(tokens["refresh_token"].is_string());
+
+    // The ID token: RS256 by default, for this client, with nonce, at_hash, sid.
+    let keys = jwks(&f.t).await;
+    let mut validation = Validation::access_token(&f.t.base, "site");
+    validation.typ = None;
+    let claims = keys
+        .verify(id_token, &validation, admit_server::now())
+        .unwrap();
+    assert_eq!(
+        UnverifiedJwt::parse(id_token).unwrap().alg(),
+        admit_jose::Algorithm::RS256
+    );
+    assert_eq!(claims["nonce"], "n-0S6");
+    assert_eq!(claims["azp"], "site");
+    assert_eq!(
+        claims["at_hash"],
+        admit_oauth::id_token::at_hash(access, admit_jose::Algorithm::RS256)
+    );
+    for claim in ["sid", "auth_time", "iat", "exp", "sub"] {
+        assert!(claims.contains_key(claim), "{claim}");
+    }
+
+    // UserInfo gives what the scopes allow.
+    let info: Value =
+        f.t.http
+            .get(format!("{}/oauth2/userinfo", f.t.base))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(info["sub"], claims["sub"]);
+    assert_eq!(info["preferred_username"], "alice");
+    assert_eq!(info["email"], "a@example.com");
+    assert!(info.get("email_verified").is_some());
+    let posted =
+        f.t.http
+            .post(format!("{}/oauth2/userinfo", f.t.base))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(posted.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_sign_on_across_two_clients_and_remembered_consent() {
+    let mut f = setup().await;
+    f.code("").await;
+    let other_secret = f.t.add_client(
+        "other",
+        &["--redirect-uri", CB, "--scope", "openid", "--skip-consent"],
+    );
+    // The session cookie logs the user in to the second client with no login page,
+    // and a first-party client skips consent: straight back with a code.
+    let page = f
+        .browser
+        .get(
+            &authorize_url(&f.t.base, "other", "")
+                .replace("scope=openid%20profile%20email", "scope=openid"),
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let code = param(&page.location(), "code").unwrap();
+    let (status, _, body) =
+        f.t.token(
+            Some(("other", &other_secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The first client's consent is remembered: prompt=none now works.
+    let page = f
+        .browser
+        .get(&authorize_url(&f.t.base, "site", "&prompt=none"))
+        .await;
+    assert!(param(&page.location(), "code").is_some());
+    // prompt=login forces the login page even with a session; prompt=consent the consent page.
+    let page = f
+        .browser
+        .get(&authorize_url(&f.t.base, "site", "&prompt=login"))
+        .await;
+    assert!(page.body.contains("name=\"password\""));
+    let page = f
+        .browser
+        .get(&authorize_url(&f.t.base, "site", "&prompt=consent"))
+        .await;
+    assert!(page.body.contains("decision"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_fails_and_revokes_what_it_issued() {
+    let mut f = setup().await;
+    let code = f.code("").await;
+    let (status, first) = f.exchange(&code, VERIFIER).await;
+    assert_eq!(status, 200);
+    let (status, again) = f.exchange(&code, VERIFIER).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _, body) =
+        f.t.token(
+            Some(("site", &f.secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", first["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "RFC 6749 §4.1.2: tokens from a replayed code are revoked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_the_session_and_its_refresh_tokens() {
+    let mut f = setup().await;
+    let code = f.code("").await;
+    let (_, tokens) = f.exchange(&code, VERIFIER).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    let page = f
+        .browser
+        .get(&format!(
+            "{}/oauth2/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye1",
+            f.t.base,
+            urlencode("https://site.example/bye")
+        ))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(
+        page.location().as_str(),
+        "https://site.example/bye?state=bye1"
+    );
+    assert!(!f.browser.has_cookie("admit_session"));
+    let (status, _, _) =
+        f.t.token(
+            Some(("site", &f.secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "the session's refresh tokens are revoked");
+    // Logged out: the next authorization asks for the password again.
+    let page = f.browser.get(&authorize_url(&f.t.base, "site", "")).await;
+    assert!(page.body.contains("name=\"password\""));
+    // An unregistered post-logout URI is refused on admit's page.
+    let page = f
+        .browser
+        .get(&format!(
+            "{}/oauth2/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            f.t.base,
+            urlencode("https://evil.example/")
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+    // Without a hint, the user is asked to confirm.
+    let page = f.browser.get(&format!("{}/oauth2/logout", f.t.base)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("confirm-logout"));
+}
