@@ -68,7 +68,10 @@ impl Settings {
         let post_logout = Url::parse(&config.post_logout_redirect_uri)
             .context("post_logout_redirect_uri is not a URL")?;
         let api_url = Url::parse(&config.api_url).context("api_url is not a URL")?;
-        for (name, url) in [("redirect_uri", &redirect), ("post_logout_redirect_uri", &post_logout)] {
+        for (name, url) in [
+            ("redirect_uri", &redirect),
+            ("post_logout_redirect_uri", &post_logout),
+        ] {
             if !matches!(url.scheme(), "http" | "https") || url.fragment().is_some() {
                 bail!("{name} must be an http(s) URL without a fragment");
             }
@@ -79,8 +82,13 @@ impl Settings {
         if redirect.path() == post_logout.path() {
             bail!("redirect_uri and post_logout_redirect_uri need different paths");
         }
-        for (name, path) in [("redirect_uri", redirect.path()), ("post_logout_redirect_uri", post_logout.path())] {
-            if RESERVED_PATHS.contains(&path) && !(name == "post_logout_redirect_uri" && path == "/") {
+        for (name, path) in [
+            ("redirect_uri", redirect.path()),
+            ("post_logout_redirect_uri", post_logout.path()),
+        ] {
+            if RESERVED_PATHS.contains(&path)
+                && !(name == "post_logout_redirect_uri" && path == "/")
+            {
                 bail!("the path of {name} ({path}) is one of the site's own routes");
             }
             if path.contains(['{', '}', '*']) {

@@ -63,7 +63,33 @@ pub fn split(token: &str) -> Option<SplitJwt> {
 
 /// The header's members, explained.
 pub fn explain_header(header: &Value, kind: TokenKind) -> Vec<ClaimLine> {
-    lines(header, |name| header_explanation(name, kind), None)
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    lines(
+        header,
+        |name| match name {
+            "alg" => alg_explanation(alg),
+            _ => header_explanation(name, kind),
+        },
+        None,
+    )
+}
+
+fn alg_explanation(alg: &str) -> String {
+    let how = match alg {
+        "RS256" => "RS256: an RSA signature over a SHA-256 digest",
+        "PS256" => "PS256: an RSA-PSS signature over a SHA-256 digest",
+        "ES256" => "ES256: an ECDSA signature on the P-256 curve over a SHA-256 digest",
+        "EdDSA" => "EdDSA: an Ed25519 signature",
+        "HS256" => "HS256: an HMAC with a secret shared by issuer and verifier",
+        _ => "an algorithm this page has no note for",
+    };
+    format!(
+        "Algorithm: how the signature was made ({how}); a verifier accepts only the \
+         algorithms it chose in advance, never whatever the token claims."
+    )
 }
 
 /// The payload's claims, explained; times are related to `now` (Unix seconds).
@@ -121,7 +147,6 @@ fn human_span(seconds: u64) -> String {
 
 fn header_explanation(name: &str, kind: TokenKind) -> String {
     match (name, kind) {
-        ("alg", _) => "Algorithm: how the signature was made (RS256 = RSA with SHA-256); the verifier only accepts algorithms it allows, never whatever the token claims.",
         ("typ", TokenKind::Access) => "Type: at+jwt marks an OAuth access token (RFC 9068), so it can never be mistaken for an ID token.",
         ("typ", TokenKind::Id) => "Type: a plain JWT; an ID token is for this site to read, not for an API.",
         ("kid", _) => "Key ID: which of admit's published keys (its JWKS) signed this, so a verifier can pick the right public key.",
@@ -197,7 +222,10 @@ mod tests {
         assert_eq!(split.payload, payload);
         assert_eq!(split.signature_b64, "c2lnbmF0dXJl");
         assert_eq!(
-            format!("{}.{}.{}", split.header_b64, split.payload_b64, split.signature_b64),
+            format!(
+                "{}.{}.{}",
+                split.header_b64, split.payload_b64, split.signature_b64
+            ),
             token
         );
     }
@@ -217,7 +245,11 @@ mod tests {
     fn every_standard_claim_has_its_own_sentence() {
         check("iss", TokenKind::Id, "Issuer");
         check("sub", TokenKind::Id, "Subject");
-        check("aud", TokenKind::Id, "Audience: who the token is for, here this site");
+        check(
+            "aud",
+            TokenKind::Id,
+            "Audience: who the token is for, here this site",
+        );
         check("aud", TokenKind::Access, "Audience: the API");
         check("exp", TokenKind::Id, "Expires");
         check("iat", TokenKind::Id, "Issued at");
@@ -229,10 +261,22 @@ mod tests {
         check("jti", TokenKind::Access, "JWT ID");
         check("client_id", TokenKind::Access, "Client ID");
         check("scope", TokenKind::Access, "Scope");
-        check("something_else", TokenKind::Access, "A claim this page has no note for");
-        for (name, start) in [("alg", "Algorithm"), ("kid", "Key ID"), ("typ", "Type")] {
+        check(
+            "something_else",
+            TokenKind::Access,
+            "A claim this page has no note for",
+        );
+        for (name, start) in [("kid", "Key ID"), ("typ", "Type")] {
             assert!(header_explanation(name, TokenKind::Access).starts_with(start));
         }
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "at+jwt"});
+        let lines = explain_header(&header, TokenKind::Access);
+        assert!(lines[0].explanation.starts_with("Algorithm"));
+        assert!(
+            lines[0].explanation.contains("Ed25519"),
+            "{}",
+            lines[0].explanation
+        );
         assert!(header_explanation("typ", TokenKind::Access).contains("at+jwt"));
     }
 
@@ -256,6 +300,9 @@ mod tests {
         assert_eq!(describe_time(0, 0), "1970-01-01 00:00:00 UTC (now)");
         assert_eq!(describe_time(0, 30), "1970-01-01 00:00:00 UTC (30 s ago)");
         assert_eq!(describe_time(7200, 0), "1970-01-01 02:00:00 UTC (in 2 h)");
-        assert_eq!(describe_time(0, 3 * 86400), "1970-01-01 00:00:00 UTC (3 days ago)");
+        assert_eq!(
+            describe_time(0, 3 * 86400),
+            "1970-01-01 00:00:00 UTC (3 days ago)"
+        );
     }
 }

@@ -84,10 +84,12 @@ pub fn check_callback(
         .as_deref()
         .is_some_and(|state| constant_time_eq(state, pending.state.secret()));
     if !state_ok {
-        return Err("The state in the callback does not match the one this browser's login \
+        return Err(
+            "The state in the callback does not match the one this browser's login \
                     sent: this answer belongs to another login (or a forged request), so it \
                     was refused."
-            .to_owned());
+                .to_owned(),
+        );
     }
     match params.iss.as_deref() {
         Some(iss) if iss != site.settings.issuer.as_str() => {
@@ -98,9 +100,11 @@ pub fn check_callback(
             ));
         }
         None if site.provider.requires_iss() => {
-            return Err("admit promised an iss parameter in every authorization response, and \
+            return Err(
+                "admit promised an iss parameter in every authorization response, and \
                         this callback has none: refused (RFC 9207)."
-                .to_owned());
+                    .to_owned(),
+            );
         }
         _ => {}
     }
@@ -128,7 +132,12 @@ fn note(
     make: fn(Exchange, i64) -> TimelineEntry,
     now: i64,
 ) {
-    entries.extend(recording.take().into_iter().map(|exchange| make(exchange, now)));
+    entries.extend(
+        recording
+            .take()
+            .into_iter()
+            .map(|exchange| make(exchange, now)),
+    );
 }
 
 /// Redeems the code (PKCE), verifies the ID token, calls UserInfo and the demo API.
@@ -165,14 +174,20 @@ pub async fn finish_login(
     let mut checks = vec![
         "signature verified with admit's public key (from its JWKS)".to_owned(),
         format!("iss is {}", claims.issuer().as_str()),
-        format!("aud includes this site's client_id ({})", site.settings.client_id.as_str()),
+        format!(
+            "aud includes this site's client_id ({})",
+            site.settings.client_id.as_str()
+        ),
         "exp is in the future, iat is not".to_owned(),
         "nonce is the one this site sent in step 1".to_owned(),
     ];
     if let Some(expected) = claims.access_token_hash() {
-        let hash_error = |e: &dyn std::error::Error| format!("Could not compute at_hash: {}", describe(e));
+        let hash_error =
+            |e: &dyn std::error::Error| format!("Could not compute at_hash: {}", describe(e));
         let alg = id_token.signing_alg().map_err(|e| hash_error(&e))?;
-        let key = id_token.signing_key(&verifier).map_err(|e| hash_error(&e))?;
+        let key = id_token
+            .signing_key(&verifier)
+            .map_err(|e| hash_error(&e))?;
         let actual = AccessTokenHash::from_token(response.access_token(), alg, key)
             .map_err(|e| hash_error(&e))?;
         if actual != *expected {
@@ -203,7 +218,11 @@ pub async fn finish_login(
         refresh_token: response.refresh_token().cloned(),
         expires_in: response.expires_in().map(|d| d.as_secs()),
         scope: response.scopes().map(|scopes| {
-            scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+            scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
         }),
         nonce: pending.nonce,
         subject,
@@ -212,7 +231,7 @@ pub async fn finish_login(
         userinfo,
         api_call: Some(api_call),
         refreshes: 0,
-        refreshing: false,
+        refreshing_since: None,
     })
 }
 
@@ -221,23 +240,29 @@ pub async fn call_api(recording: &Recording<'_>, api_url: &Url, token: &AccessTo
     let request = http::Request::builder()
         .method(http::Method::GET)
         .uri(api_url.as_str())
-        .header(http::header::AUTHORIZATION, format!("Bearer {}", token.secret()))
+        .header(
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", token.secret()),
+        )
         .header(http::header::ACCEPT, "application/json")
         .body(Vec::new());
     match request {
         Ok(request) => {
             // Failures are recorded in the exchange, which is what the page shows.
             let _ = recording.send(request).await;
-            recording.take().pop().unwrap_or_else(|| unreachable_exchange(api_url))
+            recording
+                .take()
+                .pop()
+                .unwrap_or_else(|| unsent_exchange(api_url))
         }
         Err(error) => Exchange {
             response: Err(error.to_string()),
-            ..unreachable_exchange(api_url)
+            ..unsent_exchange(api_url)
         },
     }
 }
 
-fn unreachable_exchange(api_url: &Url) -> Exchange {
+fn unsent_exchange(api_url: &Url) -> Exchange {
     Exchange {
         request: crate::recorder::RecordedRequest {
             method: "GET".into(),
@@ -290,12 +315,15 @@ pub async fn refresh(
             // the original one.
             let original = input.nonce.secret().clone();
             let claims = id_token
-                .claims(&client.id_token_verifier(), |nonce: Option<&Nonce>| match nonce {
-                    Some(nonce) if !constant_time_eq(nonce.secret(), &original) => {
-                        Err("nonce differs from the original login's".to_owned())
-                    }
-                    _ => Ok(()),
-                })
+                .claims(
+                    &client.id_token_verifier(),
+                    |nonce: Option<&Nonce>| match nonce {
+                        Some(nonce) if !constant_time_eq(nonce.secret(), &original) => {
+                            Err("nonce differs from the original login's".to_owned())
+                        }
+                        _ => Ok(()),
+                    },
+                )
                 .map_err(|e| format!("The new ID token failed verification: {}", describe(&e)))?;
             if claims.subject().as_str() != input.subject {
                 return Err("The new ID token names another user (sub changed): refused.".into());
@@ -313,7 +341,11 @@ pub async fn refresh(
         id_token,
         expires_in: response.expires_in().map(|d| d.as_secs()),
         scope: response.scopes().map(|scopes| {
-            scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+            scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
         }),
         api_call,
     })

@@ -126,10 +126,17 @@ async fn login(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {
         .collect::<Vec<_>>()
         .join(" ");
     let mut session = Session::new();
-    session.push(timeline::authorize_redirect(url.as_str(), &scope, unix_now()));
+    session.push(timeline::authorize_redirect(
+        url.as_str(),
+        &scope,
+        unix_now(),
+    ));
     session.pending = Some(pending);
     let id = site.sessions.insert(session);
-    see_other(url.as_str(), Some(set_cookie(&id, site.settings.secure_cookie)))
+    see_other(
+        url.as_str(),
+        Some(set_cookie(&id, site.settings.secure_cookie)),
+    )
 }
 
 /// `GET /callback`: check, redeem, verify, fetch; then back to `/`.
@@ -164,12 +171,20 @@ async fn callback(State(site): State<Arc<Site>>, headers: HeaderMap, uri: Uri) -
     };
     let mut entries = vec![
         timeline::login_at_admit(now),
-        timeline::callback(&mask_url(&callback_url), params.iss.as_deref(), now),
+        timeline::callback(
+            &mask_url(&callback_url),
+            params.error.as_deref(),
+            params.iss.as_deref(),
+            now,
+        ),
     ];
     let result = match flow::check_callback(&site, &pending, &params) {
         Ok(code) => flow::finish_login(&site, pending, code, now, &mut entries).await,
         Err(error) => Err(error),
     };
+    if let Err(error) = &result {
+        tracing::warn!(%error, "demo site: login failed");
+    }
     let success = result.is_ok();
     let stored = site.sessions.with(&id, |session| {
         entries.into_iter().for_each(|entry| session.push(entry));
@@ -179,7 +194,11 @@ async fn callback(State(site): State<Arc<Site>>, headers: HeaderMap, uri: Uri) -
         }
     });
     if stored.is_none() {
-        return error_page(&site, StatusCode::BAD_REQUEST, "The session expired during the login.");
+        return error_page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "The session expired during the login.",
+        );
     }
     // A new session id once logged in: an id known before the login is worth nothing.
     let cookie = if success {
@@ -201,7 +220,11 @@ const FORGED: &str = "This form did not come from this site's page (its CSRF tok
                       match this browser's session), so it was ignored.";
 
 /// `POST /refresh`: the refresh grant.
-async fn refresh(State(site): State<Arc<Site>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn refresh(
+    State(site): State<Arc<Site>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     let Some(id) = session_id(&headers) else {
         return error_page(&site, StatusCode::FORBIDDEN, FORGED);
     };
@@ -212,13 +235,15 @@ async fn refresh(State(site): State<Arc<Site>>, headers: HeaderMap, Form(form): 
         let Some(login) = session.login.as_mut() else {
             return Err(Some("Not logged in.".to_owned()));
         };
-        if login.refreshing {
+        if login.refresh_in_progress() {
             return Err(Some("A refresh is already under way.".to_owned()));
         }
         let Some(refresh_token) = login.refresh_token.clone() else {
-            return Err(Some("admit sent no refresh token with this login.".to_owned()));
+            return Err(Some(
+                "admit sent no refresh token with this login.".to_owned(),
+            ));
         };
-        login.refreshing = true;
+        login.refreshing_since = Some(std::time::Instant::now());
         Ok(RefreshInput {
             refresh_token,
             nonce: login.nonce.clone(),
@@ -229,19 +254,23 @@ async fn refresh(State(site): State<Arc<Site>>, headers: HeaderMap, Form(form): 
     let input = match input {
         None | Some(Err(None)) => return error_page(&site, StatusCode::FORBIDDEN, FORGED),
         Some(Err(Some(message))) => {
-            site.sessions.with(&id, |session| session.flash_error = Some(message));
+            site.sessions
+                .with(&id, |session| session.flash_error = Some(message));
             return see_other("/", None);
         }
         Some(Ok(input)) => input,
     };
     let mut entries = Vec::new();
     let result = flow::refresh(&site, input, unix_now(), &mut entries).await;
+    if let Err(error) = &result {
+        tracing::warn!(%error, "demo site: refresh failed");
+    }
     site.sessions.with(&id, |session| {
         entries.into_iter().for_each(|entry| session.push(entry));
         let Some(login) = session.login.as_mut() else {
             return;
         };
-        login.refreshing = false;
+        login.refreshing_since = None;
         match result {
             Ok(refreshed) => {
                 login.access_token = refreshed.access_token;
@@ -269,7 +298,11 @@ async fn refresh(State(site): State<Arc<Site>>, headers: HeaderMap, Form(form): 
 }
 
 /// `POST /logout`: forget the tokens, then RP-initiated logout at admit.
-async fn logout(State(site): State<Arc<Site>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(site): State<Arc<Site>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     let Some(id) = session_id(&headers) else {
         return error_page(&site, StatusCode::FORBIDDEN, FORGED);
     };
@@ -300,7 +333,10 @@ async fn logout(State(site): State<Arc<Site>>, headers: HeaderMap, Form(form): F
         }
     };
     let new_id = site.sessions.insert(session);
-    see_other(location, Some(set_cookie(&new_id, site.settings.secure_cookie)))
+    see_other(
+        location,
+        Some(set_cookie(&new_id, site.settings.secure_cookie)),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

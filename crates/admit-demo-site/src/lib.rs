@@ -67,7 +67,10 @@ pub async fn router(config: SiteConfig) -> anyhow::Result<Router> {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     Ok(handlers::routes(site.clone())
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))

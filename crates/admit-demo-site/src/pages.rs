@@ -91,7 +91,10 @@ fn logged_out(view: &View<'_>) -> Markup {
 }
 
 fn logged_in(view: &View<'_>, login: &Login) -> Markup {
-    let csrf = view.session.map(|s| s.csrf_token.as_str()).unwrap_or_default();
+    let csrf = view
+        .session
+        .map(|s| s.csrf_token.as_str())
+        .unwrap_or_default();
     let who = login.userinfo.as_ref().ok().and_then(|claims| {
         ["name", "preferred_username", "email"]
             .iter()
@@ -156,10 +159,21 @@ fn json_text(value: &Value) -> String {
     }
 }
 
-fn token_section(id: &str, title: &str, kind: TokenKind, token: &str, checks: &[String], now: i64) -> Markup {
+fn token_section(
+    id: &str,
+    title: &str,
+    kind: TokenKind,
+    token: &str,
+    checks: &[String],
+    now: i64,
+) -> Markup {
     let lead = match kind {
-        TokenKind::Id => "For this site: signed proof of who logged in, when and how. The site reads it and never sends it to an API.",
-        TokenKind::Access => "For the API: the site should treat it as opaque and just send it along. It is decoded here only to learn from it.",
+        TokenKind::Id => {
+            "For this site: signed proof of who logged in, when and how. The site reads it and never sends it to an API."
+        }
+        TokenKind::Access => {
+            "For the API: the site should treat it as opaque and just send it along. It is decoded here only to learn from it."
+        }
     };
     html! {
         section id=(id) .token {
@@ -375,12 +389,18 @@ mod tests {
             request: RecordedRequest {
                 method: "GET".into(),
                 url: "http://x/?q=<script>".into(),
-                headers: vec![("authorization".into(), mask_authorization("Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig-sig-sig"))],
+                headers: vec![(
+                    "authorization".into(),
+                    mask_authorization("Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig-sig-sig"),
+                )],
                 body: String::new(),
             },
             response: Ok(RecordedResponse {
                 status: 401,
-                headers: vec![("www-authenticate".into(), r#"Bearer error="invalid_token""#.into())],
+                headers: vec![(
+                    "www-authenticate".into(),
+                    r#"Bearer error="invalid_token""#.into(),
+                )],
                 body: r#"{"message": "</pre><script>"}"#.into(),
             }),
         };

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, anyhow};
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreGrantType, CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
     CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
@@ -68,7 +68,12 @@ impl Provider {
         let metadata = Metadata::discover_async(settings.issuer.clone(), &recording)
             .await
             .map_err(|error| anyhow!("{}", crate::flow::describe(&error)))
-            .with_context(|| format!("OpenID Connect discovery at {} failed", settings.issuer.as_str()))?;
+            .with_context(|| {
+                format!(
+                    "OpenID Connect discovery at {} failed",
+                    settings.issuer.as_str()
+                )
+            })?;
         let token_url = metadata
             .token_endpoint()
             .cloned()

@@ -209,15 +209,19 @@ fn header(headers: &http::HeaderMap, name: http::HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Hides a secret but keeps enough to recognise it: its first four characters
-/// (of a long value only) and its length.
+/// Hides a secret but keeps enough to tell two apart: the first and last four
+/// characters of a long value (the first four of a shorter one), and its length.
 pub fn mask(value: &str) -> String {
-    let chars = value.chars().count();
-    if chars >= 20 {
-        let start: String = value.chars().take(4).collect();
-        format!("{start}…[{chars} chars masked]")
-    } else {
-        format!("[{chars} chars masked]")
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let start: String = chars.iter().take(4).collect();
+    match n {
+        32.. => {
+            let end: String = chars[n - 4..].iter().collect();
+            format!("{start}…{end} [{n} chars, masked]")
+        }
+        20.. => format!("{start}… [{n} chars, masked]"),
+        _ => format!("[{n} chars, masked]"),
     }
 }
 
@@ -366,7 +370,8 @@ mod tests {
     const SECRET: &str = "s3cr3t-client-secret-value";
     const CODE: &str = "SplxlOBeZQQYbYS6WxSbIA-authorization-code";
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+    const TOKEN: &str =
+        "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
     const REFRESH: &str = "8xLOxBtZp8-refresh-token-opaque-value";
 
     fn assert_no_secret(shown: &str) {
@@ -377,8 +382,12 @@ mod tests {
 
     #[test]
     fn mask_keeps_a_short_prefix_and_the_length_only() {
-        assert_eq!(mask(TOKEN), format!("eyJh…[{} chars masked]", TOKEN.len()));
-        assert_eq!(mask("short"), "[5 chars masked]");
+        assert_eq!(
+            mask(TOKEN),
+            format!("eyJh…dXJl [{} chars, masked]", TOKEN.len())
+        );
+        assert_eq!(mask("twenty-four-characters!!"), "twen… [24 chars, masked]");
+        assert_eq!(mask("short"), "[5 chars, masked]");
         assert_no_secret(&mask(CODE));
     }
 
@@ -428,7 +437,9 @@ mod tests {
 
     #[test]
     fn callback_and_logout_urls_are_masked() {
-        let callback = format!("http://127.0.0.1:8082/callback?code={CODE}&state=xyz&iss=http%3A%2F%2F127.0.0.1%3A8080");
+        let callback = format!(
+            "http://127.0.0.1:8082/callback?code={CODE}&state=xyz&iss=http%3A%2F%2F127.0.0.1%3A8080"
+        );
         let shown = mask_url(&callback);
         assert_no_secret(&shown);
         assert!(shown.contains("state=xyz"));
@@ -456,10 +467,16 @@ mod tests {
         let request = http::Request::builder()
             .method("POST")
             .uri("http://127.0.0.1:8080/oauth2/token")
-            .header("authorization", format!("Basic {}", STANDARD.encode(format!("site:{SECRET}"))))
+            .header(
+                "authorization",
+                format!("Basic {}", STANDARD.encode(format!("site:{SECRET}"))),
+            )
             .header("content-type", "application/x-www-form-urlencoded")
             .header("cookie", "admit_session=abc")
-            .body(format!("grant_type=authorization_code&code={CODE}&code_verifier={VERIFIER}").into_bytes())
+            .body(
+                format!("grant_type=authorization_code&code={CODE}&code_verifier={VERIFIER}")
+                    .into_bytes(),
+            )
             .unwrap();
         let recorded = record_request(&request);
         let all = format!("{recorded:?}");

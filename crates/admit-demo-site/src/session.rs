@@ -104,8 +104,18 @@ pub struct Login {
     /// The last call to the demo API.
     pub api_call: Option<Exchange>,
     pub refreshes: u32,
-    /// A refresh is under way: a second one would present a spent refresh token.
-    pub refreshing: bool,
+    /// When the refresh under way started: a second one would present a spent
+    /// refresh token. A time, not a flag, so a request abandoned half-way (the
+    /// browser went away) cannot block refreshes for good.
+    pub refreshing_since: Option<Instant>,
+}
+
+impl Login {
+    pub fn refresh_in_progress(&self) -> bool {
+        // Two back-channel requests of at most 10 s each.
+        self.refreshing_since
+            .is_some_and(|since| since.elapsed() < Duration::from_secs(30))
+    }
 }
 
 /// The sessions of all browsers, bounded in number and age.
@@ -257,7 +267,10 @@ mod tests {
             store.insert(Session::new());
         }
         assert_eq!(store.lock().by_id.len(), MAX_SESSIONS);
-        assert!(store.with(&first, |_| ()).is_none(), "the oldest goes first");
+        assert!(
+            store.with(&first, |_| ()).is_none(),
+            "the oldest goes first"
+        );
     }
 
     #[test]

@@ -37,7 +37,14 @@ pub struct TimelineEntry {
     pub at: i64,
 }
 
-fn entry(step: Step, title: &'static str, route: &'static str, explanation: String, detail: Detail, at: i64) -> TimelineEntry {
+fn entry(
+    step: Step,
+    title: &'static str,
+    route: &'static str,
+    explanation: String,
+    detail: Detail,
+    at: i64,
+) -> TimelineEntry {
     TimelineEntry {
         step,
         title,
@@ -71,28 +78,39 @@ pub fn login_at_admit(at: i64) -> TimelineEntry {
         "You log in at admit, not here",
         "your browser ↔ admit",
         "This site cannot see this step. You typed your password into admit's own page, on \
-         admit's origin: the password never reached this site. admit checked it, and on your \
-         behalf (you are the resource owner) granted this site, the client, access."
+         admit's origin: the password never reached this site. admit checked it, may have asked \
+         you to approve what this site asked for, and, on your behalf (you are the resource owner), granted this site (the client) access, or not: \
+         the site learns which only from step 3."
             .to_owned(),
         Detail::Unseen,
         at,
     )
 }
 
-pub fn callback(masked_url: &str, iss: Option<&str>, at: i64) -> TimelineEntry {
+pub fn callback(
+    masked_url: &str,
+    error: Option<&str>,
+    iss: Option<&str>,
+    at: i64,
+) -> TimelineEntry {
+    let answer = match error {
+        Some(error) => format!("an error (error={error}) instead of a code"),
+        None => "a one-time authorization code (masked here)".to_owned(),
+    };
     let iss = match iss {
-        Some(_) => "and iss (checked: it is admit's issuer identifier, RFC 9207, so the answer came from the server the site asked)",
+        Some(_) => {
+            "and iss (checked against admit's issuer identifier, RFC 9207, so the answer is known to come from the server the site asked)"
+        }
         None => "and no iss parameter",
     };
     entry(
         Step::Seed(3),
-        "admit sends your browser back with a code",
+        "admit sends your browser back to the site",
         "admit → your browser → this site",
         format!(
-            "admit redirected your browser to the registered redirect_uri with a one-time \
-             authorization code (masked here), the state the site sent (checked: it matches this \
-             browser's session), {iss}. A stolen code is useless: redeeming it needs the \
-             client_secret and the code_verifier."
+            "admit redirected your browser to the registered redirect_uri with {answer}, the \
+             state the site sent (checked against this browser's session), {iss}. A stolen code \
+             is useless: redeeming it needs the client_secret and the code_verifier."
         ),
         Detail::Url(masked_url.to_owned()),
         at,
@@ -144,9 +162,15 @@ pub fn userinfo(exchange: Exchange, at: i64) -> TimelineEntry {
 
 pub fn api_call(exchange: Exchange, after_refresh: bool, at: i64) -> TimelineEntry {
     let (step, title) = if after_refresh {
-        (Step::Extra, "The site calls the demo API with the new access token")
+        (
+            Step::Extra,
+            "The site calls the demo API with the new access token",
+        )
     } else {
-        (Step::Seed(5), "The site calls the demo API with the access token")
+        (
+            Step::Seed(5),
+            "The site calls the demo API with the access token",
+        )
     };
     entry(
         step,
@@ -167,8 +191,8 @@ pub fn refresh(exchange: Exchange, at: i64) -> TimelineEntry {
         "The site trades the refresh token for new tokens",
         "this site → admit (server to server)",
         "grant_type=refresh_token: new tokens without you typing anything. admit rotates \
-         refresh tokens, so the one sent here is now spent and the answer carries its successor; \
-         presenting the spent one again would make admit revoke the whole family."
+         refresh tokens, so the one sent here is now spent and the answer carries its successor \
+         (a spent one presented again is a sign of theft, RFC 9700 §4.14.2)."
             .to_owned(),
         Detail::Exchange(exchange),
         at,

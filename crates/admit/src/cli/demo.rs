@@ -51,8 +51,20 @@ pub async fn start(
         .build()
         .await
         .context("the demo API could not load admit's keys")?;
-    let site = axum::Router::new();
-    let _ = (client_secret, api_url.clone());
+    let site = admit_demo_site::router(admit_demo_site::SiteConfig {
+        issuer: issuer.to_owned(),
+        client_id: SITE_CLIENT_ID.to_owned(),
+        client_secret,
+        redirect_uri: format!("{site_url}/callback"),
+        post_logout_redirect_uri: format!("{site_url}/"),
+        api_url: format!("{api_url}/api/me"),
+        scopes: ["openid", "profile", "email", "read"]
+            .map(str::to_owned)
+            .to_vec(),
+    })
+    .await
+    .context("starting the demo site")?;
+
     let api = tokio::spawn(async move {
         let _ = axum::serve(api_listener, admit_demo::router(verifier)).await;
     });

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod clients;
+mod consents;
 mod demo;
 mod keys;
 mod serve;
@@ -51,6 +52,9 @@ enum Command {
     /// Manage OAuth clients
     #[command(subcommand)]
     Client(clients::Command),
+    /// See and withdraw users' consents to clients
+    #[command(subcommand)]
+    Consent(consents::Command),
     /// Inspect signing keys
     #[command(subcommand)]
     Keys(keys::Command),
@@ -69,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => users::run(cmd, &open().await?).await,
         Command::Client(cmd) => clients::run(cmd, &open().await?).await,
+        Command::Consent(cmd) => consents::run(cmd, &open().await?).await,
         Command::Keys(cmd) => keys::run(cmd, &open().await?).await,
         Command::Token(cmd) => token::run(cmd).await,
     }

@@ -346,3 +346,45 @@ async fn logout_ends_the_session_and_its_refresh_tokens() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("confirm-logout"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_is_remembered_until_withdrawn() {
+    let mut f = setup().await;
+    f.code("").await;
+    let list = f.t.admit_ok(&["consent", "list", "alice"], None);
+    assert!(
+        list.contains("site") && list.contains("email openid profile"),
+        "{list}"
+    );
+    // Remembered: no consent page.
+    let page = f.browser.get(&authorize_url(&f.t.base, "site", "")).await;
+    assert_eq!(page.status, 303);
+    f.t.admit_ok(&["consent", "revoke", "alice", "site"], None);
+    let page = f.browser.get(&authorize_url(&f.t.base, "site", "")).await;
+    assert!(
+        page.body.contains("name=\"decision\""),
+        "asked again after withdrawal"
+    );
+    let out = f.t.admit(&["consent", "revoke", "alice", "site"], None);
+    assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_age_asks_for_the_password_again() {
+    let mut f = setup().await;
+    f.code("").await;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let page = f
+        .browser
+        .get(&authorize_url(&f.t.base, "site", "&max_age=0"))
+        .await;
+    assert!(
+        page.body.contains("name=\"password\""),
+        "the session is older than max_age=0"
+    );
+    let page = f
+        .browser
+        .get(&authorize_url(&f.t.base, "site", "&max_age=3600"))
+        .await;
+    assert_eq!(page.status, 303);
+}

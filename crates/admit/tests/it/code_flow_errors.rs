@@ -257,3 +257,63 @@ async fn token(
         body["error"].as_str().unwrap_or_default().to_owned(),
     )
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_form_needs_its_csrf_token_and_the_same_user() {
+    let mut f = setup().await;
+    let page = f.browser.get(&authorize_url(&f.t.base, "site", "")).await;
+    let page = f.login(&page, "alice", PASSWORD).await;
+    let consent = format!("{}/consent", f.t.base);
+    let interaction = page.field("interaction");
+    let forged = f
+        .browser
+        .post(
+            &consent,
+            &[
+                ("interaction", &interaction),
+                ("csrf", "forged"),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.headers.get("location").is_none());
+    let missing = f
+        .browser
+        .post(
+            &consent,
+            &[("interaction", &interaction), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    // Nothing was granted by the refused posts.
+    assert!(
+        !f.t.admit_ok(&["consent", "list", "alice"], None)
+            .contains("site")
+    );
+    // A public client must use PKCE even when it says nothing about it.
+    f.t.admit_ok(
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            CB,
+            "--scope",
+            "openid",
+        ],
+        None,
+    );
+    let url = authorize_url(&f.t.base, "spa", "")
+        .replace(
+            &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+            "",
+        )
+        .replace("scope=openid%20profile%20email", "scope=openid");
+    let page = f.browser.get(&url).await;
+    assert_eq!(
+        param(&page.location(), "error").as_deref(),
+        Some("invalid_request")
+    );
+}

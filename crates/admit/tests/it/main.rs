@@ -2,6 +2,7 @@
 //! CLI binary, driven over HTTP the way a client library would.
 
 mod browser;
+mod browser_demo;
 mod cli;
 mod code_flow;
 mod code_flow_errors;
@@ -9,5 +10,6 @@ mod discovery;
 mod errors;
 mod harness;
 mod interop;
+mod interop_oidc;
 mod password_flow;
 mod serve_binary;

@@ -5,10 +5,10 @@ use std::process::{Child, Command, Stdio};
 
 use crate::harness::{PASSWORD, run_admit};
 
-struct Running {
+pub struct Running {
     child: Child,
-    base: String,
-    first_lines: Vec<String>,
+    pub base: String,
+    pub first_lines: Vec<String>,
     /// The rest of standard output, delivered when the process closes it.
     rest: std::sync::mpsc::Receiver<String>,
 }
@@ -17,7 +17,7 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> Running {
     serve_env(dir, extra, &[])
 }
 
-fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Running {
+pub fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
         .args([
             "serve",
@@ -36,7 +36,14 @@ fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Run
         .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut first_lines = Vec::new();
-    let base = loop {
+    // With --demo, the demo's lines (its URLs and the demo user) follow the server's.
+    let last_line = if extra.contains(&"--demo") {
+        "  demo user:"
+    } else {
+        "admit is serving "
+    };
+    let mut base = String::new();
+    loop {
         let mut line = String::new();
         assert!(
             reader.read_line(&mut line).unwrap() > 0,
@@ -44,9 +51,12 @@ fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Run
         );
         first_lines.push(line.clone());
         if let Some(rest) = line.strip_prefix("admit is serving ") {
-            break format!("http://{}", rest.split_whitespace().next().unwrap());
+            base = format!("http://{}", rest.split_whitespace().next().unwrap());
         }
-    };
+        if line.starts_with(last_line) {
+            break;
+        }
+    }
     // Keep draining stdout so the server never blocks on a full pipe.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -64,7 +74,7 @@ fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Run
 
 impl Running {
     /// SIGTERM, then everything the process wrote.
-    fn stop(mut self) -> (bool, String) {
+    pub fn stop(mut self) -> (bool, String) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -1,0 +1,45 @@
+//! `admit consent ...`: what each user allowed each client, and withdrawing it.
+
+use std::process::ExitCode;
+
+use admit_store::Store;
+use anyhow::Context;
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List the consents a user has given
+    List { username: String },
+    /// Withdraw a user's consent to a client: the consent page shows again next time
+    Revoke { username: String, client_id: String },
+}
+
+pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
+    let user_id = |name: String| async move {
+        store
+            .user_by_username(&name)
+            .await?
+            .map(|u| u.id)
+            .with_context(|| format!("no user {name:?}"))
+    };
+    match cmd {
+        Command::List { username } => {
+            let consents = store.list_consents(&user_id(username).await?).await?;
+            println!("{:<24} {:<12} SCOPE", "CLIENT_ID", "GRANTED_AT");
+            for c in consents {
+                println!("{:<24} {:<12} {}", c.client_id, c.granted_at, c.scope);
+            }
+        }
+        Command::Revoke {
+            username,
+            client_id,
+        } => {
+            let revoked = store
+                .revoke_consent(&user_id(username.clone()).await?, &client_id)
+                .await?;
+            anyhow::ensure!(revoked, "{username} has given no consent to {client_id:?}");
+            println!("withdrew {username}'s consent to {client_id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
