@@ -9,9 +9,9 @@ Authlib's OAuth2Session (PKCE S256, client_secret_post at the token endpoint, st
 checked on the callback); the ID token is checked as Authlib's own OpenID client does
 (`OpenIDMixin.parse_id_token`): the signature with joserfc against the live JWKS and the
 algorithms discovery lists, the claims with `authlib.oidc.core.CodeIDToken` (issuer,
-audience, expiry, nonce, azp, at_hash, auth_time for max_age). Then UserInfo, a refresh, a replay of the
-rotated refresh token, client credentials with client_secret_basic, and RP-initiated
-logout. The script is its own browser (a requests.Session that keeps cookies and never
+audience, expiry, nonce, azp, at_hash, auth_time for max_age). Then UserInfo, a refresh,
+a replay of the rotated refresh token, client credentials with client_secret_basic, and
+RP-initiated logout. The script is its own browser (a requests.Session that keeps cookies and never
 follows a redirect). It prints one JSON object of what it got; any failure exits
 non-zero with the error.
 
@@ -29,7 +29,8 @@ from html.parser import HTMLParser
 
 import requests
 from authlib.common.security import generate_token
-from authlib.integrations.requests_client import OAuth2Session
+from authlib.common.urls import add_params_to_uri
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oidc import rpinitiated
 from authlib.oidc.core import CodeIDToken, UserInfo
 from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
@@ -89,24 +90,26 @@ def authorize(browser, url, args):
             if form.action is None or form.method != "post":
                 raise RuntimeError(f"expected a form to post at {response.url}: {response.text}")
             action = urllib.parse.urljoin(response.url, form.action)
-            pages.append(urllib.parse.urlsplit(action).path)
+            path = urllib.parse.urlsplit(action).path
+            if path in pages:
+                raise RuntimeError(f"{path} was refused: {response.text}")
+            pages.append(path)
             response = browser.post(action, data=form.fields, allow_redirects=False)
         else:
             raise RuntimeError(f"HTTP {response.status_code} at {response.url}: {response.text}")
     raise RuntimeError("no redirect to the client after 10 steps")
 
 
-def id_token_claims(id_token, jwks, metadata, args, nonce=None, access_token=None, max_age=None):
-    """What Authlib's `OpenIDMixin.parse_id_token` does, with the registered algorithm."""
-    algorithms = [a for a in metadata["id_token_signing_alg_values_supported"] if a == args.id_token_alg]
+def id_token_claims(id_token, jwks, metadata, args, **params):
+    """What Authlib's `OpenIDMixin.parse_id_token` does, allowing only the registered
+    algorithm; `params` are CodeIDToken's (nonce, access_token, max_age)."""
+    supported = metadata["id_token_signing_alg_values_supported"]
+    algorithms = [args.id_token_alg] if args.id_token_alg in supported else []
     token = jwt.decode(
         id_token,
         key=KeySet.import_key_set(jwks),
         registry=JWSRegistry(algorithms=algorithms, strict_check_header=False),
     )
-    params = {"client_id": args.client_id, "access_token": access_token, "max_age": max_age}
-    if nonce is not None:
-        params["nonce"] = nonce
     claims = CodeIDToken(
         token.claims,
         token.header,
@@ -114,7 +117,7 @@ def id_token_claims(id_token, jwks, metadata, args, nonce=None, access_token=Non
             "iss": {"essential": True, "value": metadata["issuer"]},
             "aud": {"essential": True, "value": args.client_id},
         },
-        params,
+        {"client_id": args.client_id, **params},
     )
     claims.validate(leeway=60)
     return token.header, dict(claims)
@@ -130,13 +133,16 @@ def main():
     args = arguments()
     browser = requests.Session()
 
-    metadata = OpenIDProviderMetadata(
-        browser.get(get_well_known_url(args.issuer, external=True)).json()
-    )
+    response = browser.get(get_well_known_url(args.issuer, external=True))
+    response.raise_for_status()
+    metadata = OpenIDProviderMetadata(response.json())
     metadata.validate(metadata_classes=[rpinitiated.OpenIDProviderMetadata])
     if metadata["issuer"] != args.issuer:
         raise RuntimeError(f"discovery names issuer {metadata['issuer']}, not {args.issuer}")
-    jwks = browser.get(metadata["jwks_uri"]).json()
+    response = browser.get(metadata["jwks_uri"])
+    response.raise_for_status()
+    jwks = response.json()
+    token_endpoint = metadata["token_endpoint"]
 
     oauth = OAuth2Session(
         args.client_id,
@@ -159,7 +165,7 @@ def main():
         raise RuntimeError(f"callback iss {returned.get('iss')!r}, expected {metadata['issuer']!r}")
     # Checks `state` against the session's and sends the code with the verifier.
     token = oauth.fetch_token(
-        metadata["token_endpoint"],
+        token_endpoint,
         authorization_response=callback,
         state=state,
         code_verifier=code_verifier,
@@ -178,33 +184,33 @@ def main():
     response.raise_for_status()
     userinfo = UserInfo(response.json())
     if userinfo["sub"] != claims["sub"]:
-        raise RuntimeError(f"UserInfo is about {userinfo['sub']}, the ID token about {claims['sub']}")
+        raise RuntimeError(f"UserInfo is about {userinfo['sub']}, the ID token {claims['sub']}")
 
     first = dict(token)
-    refreshed = oauth.refresh_token(metadata["token_endpoint"], refresh_token=first["refresh_token"])
+    refreshed = oauth.refresh_token(token_endpoint, refresh_token=first["refresh_token"])
     refreshed_claims = None
     if "id_token" in refreshed:
         _, refreshed_claims = id_token_claims(
             refreshed["id_token"], jwks, metadata, args, access_token=refreshed["access_token"]
         )
     try:
-        oauth.refresh_token(metadata["token_endpoint"], refresh_token=first["refresh_token"])
+        oauth.refresh_token(token_endpoint, refresh_token=first["refresh_token"])
         reuse = "accepted"
-    except Exception as error:  # Authlib raises OAuthError with the RFC 6749 code
-        reuse = getattr(error, "error", None) or repr(error)
+    except OAuthError as error:
+        reuse = error.error
 
     machine = OAuth2Session(
         args.client_id,
         args.client_secret,
         scope="profile",
         token_endpoint_auth_method="client_secret_basic",
-    ).fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    ).fetch_token(token_endpoint, grant_type="client_credentials")
 
     logout = None
     end_session = {"id_token_hint": first["id_token"], "state": "bye"}
     if args.post_logout_redirect_uri:
         end_session["post_logout_redirect_uri"] = args.post_logout_redirect_uri
-    end_session_url = metadata["end_session_endpoint"] + "?" + urllib.parse.urlencode(end_session)
+    end_session_url = add_params_to_uri(metadata["end_session_endpoint"], end_session)
     if args.post_logout_redirect_uri:
         response = browser.get(end_session_url, allow_redirects=False)
         logout = {
@@ -231,7 +237,8 @@ def main():
                 "userinfo": dict(userinfo),
                 "refresh": {
                     "new_access_token": refreshed["access_token"] != first["access_token"],
-                    "new_refresh_token": refreshed.get("refresh_token") not in (None, first["refresh_token"]),
+                    "new_refresh_token": refreshed.get("refresh_token")
+                    not in (None, first["refresh_token"]),
                     "id_token_claims": refreshed_claims,
                     "reuse_of_old_refresh_token": reuse,
                 },

@@ -1,9 +1,9 @@
 // The authorization-code flow against a live admit, driven by openid-client (v6, by
 // panva), a mainstream OpenID Connect relying-party library for JavaScript, through its
 // public API only: discovery, PKCE, the authorization URL, the code grant (which checks
-// RFC 9207 `iss`, `state`, PKCE and the ID token's signature, `nonce`, `at_hash` and
-// `auth_time` against `max_age`),
-// UserInfo, refresh, client credentials, an error redirect and RP-initiated logout.
+// RFC 9207 `iss`, `state`, PKCE, and the ID token's signature, `nonce`, `at_hash` and
+// `auth_time` against `max_age`), UserInfo, refresh, client credentials, an error
+// redirect, and RP-initiated logout.
 //
 // Usage: node openid_client_flow.mjs ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI USERNAME PASSWORD
 //          [--post-logout-redirect-uri URI] [--id-token-alg ALG]
@@ -24,8 +24,8 @@ const { values: options, positionals } = parseArgs({
 });
 if (positionals.length !== 6) {
   console.error(
-    'usage: node openid_client_flow.mjs ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI USERNAME PASSWORD' +
-      ' [--post-logout-redirect-uri URI] [--id-token-alg ALG]',
+    'usage: node openid_client_flow.mjs ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI' +
+      ' USERNAME PASSWORD [--post-logout-redirect-uri URI] [--id-token-alg ALG]',
   );
   process.exit(2);
 }
@@ -71,8 +71,9 @@ class Browser {
   }
 }
 
-const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'", '#x2F': '/', '#x2f': '/' };
-const unescape = (s) => s.replace(/&(amp|lt|gt|quot|#39|#x27|#x2F|#x2f);/g, (_, e) => entities[e]);
+const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'", '#x2f': '/' };
+const unescape = (s) =>
+  s.replace(/&(amp|lt|gt|quot|#39|#x27|#x2f);/gi, (_, e) => entities[e.toLowerCase()]);
 
 function attributes(tag) {
   const found = {};
@@ -119,6 +120,9 @@ async function authorize(browser, url) {
       page = await browser.request(target);
     } else if (page.status === 200) {
       const { action, fields } = fillForm(page);
+      if (pages.includes(action.pathname)) {
+        throw new Error(`${action.pathname} was refused: ${page.body}`);
+      }
       pages.push(action.pathname);
       page = await browser.request(action, fields);
     } else {
@@ -143,12 +147,13 @@ const config = await client.discovery(
 );
 
 const codeVerifier = client.randomPKCECodeVerifier();
+const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
 const state = client.randomState();
 const nonce = client.randomNonce();
 const authorizationUrl = client.buildAuthorizationUrl(config, {
   redirect_uri: redirectUri,
   scope: 'openid profile email',
-  code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+  code_challenge: codeChallenge,
   code_challenge_method: 'S256',
   state,
   nonce,
@@ -187,7 +192,7 @@ const silent = await authorize(
   client.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri,
     scope: 'openid',
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge: codeChallenge,
     code_challenge_method: 'S256',
     state: silentState,
     prompt: 'none',
@@ -236,7 +241,8 @@ console.log(
       refresh: {
         new_access_token: refreshed.access_token !== tokens.access_token,
         new_refresh_token:
-          typeof refreshed.refresh_token === 'string' && refreshed.refresh_token !== tokens.refresh_token,
+          typeof refreshed.refresh_token === 'string' &&
+          refreshed.refresh_token !== tokens.refresh_token,
         id_token_claims: refreshed.id_token ? refreshed.claims() : null,
         reuse_of_old_refresh_token: reuse,
       },

@@ -82,3 +82,42 @@ pub fn browser_id(state: &AppState, headers: &HeaderMap) -> (String, Option<Head
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_issuers_get_host_prefixed_secure_cookies() {
+        let https = CookieNames::for_issuer("https://id.example.com");
+        assert_eq!(https.session, "__Host-admit_session");
+        let set = https.set(https.session, "v", 60);
+        let set = set.to_str().unwrap();
+        assert!(
+            set.contains("; Secure")
+                && set.contains("HttpOnly")
+                && set.contains("SameSite=Lax")
+                && set.contains("Path=/")
+        );
+        let http = CookieNames::for_issuer("http://127.0.0.1:8080");
+        assert!(
+            !http
+                .set(http.session, "v", 60)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
+
+    #[test]
+    fn a_repeated_cookie_is_not_trusted() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; admit_session=x"),
+        );
+        assert_eq!(cookie(&headers, "admit_session"), Some("x"));
+        headers.append(header::COOKIE, HeaderValue::from_static("admit_session=y"));
+        assert_eq!(cookie(&headers, "admit_session"), None);
+    }
+}

@@ -3,6 +3,7 @@
 //! The pending authorization request travels sealed in the form (see `seal.rs`), and
 //! every form carries a CSRF token bound to this browser's cookie.
 
+use admit_oauth::form::Params;
 use admit_oauth::scope::Scope;
 use admit_oauth::{ErrorCode, OAuthError, secret};
 use admit_store::{Client, Consent, Session};
@@ -77,38 +78,45 @@ pub async fn consent_page(
     ))
 }
 
-/// The sealed request and the CSRF check shared by both forms.
-fn open_form(
+/// Why a login or consent form was refused, shown on admit's error page.
+type Refusal = (StatusCode, &'static str);
+
+const EXPIRED: Refusal = (
+    StatusCode::BAD_REQUEST,
+    "This page has expired or was not sent by admit. Go back to the application and start again.",
+);
+
+/// Reads a login or consent form: its fields, and the pending request it carries,
+/// after the CSRF check.
+async fn read_interaction(
     state: &AppState,
     headers: &HeaderMap,
-    form: &admit_oauth::form::Params,
-) -> Result<Pending, Response> {
-    let expired = || {
-        pages::error(
-            StatusCode::BAD_REQUEST,
-            "This page has expired or was not sent by admit. Go back to the application and start again.",
-        )
-    };
-    let sealed = form.get("interaction").ok_or_else(expired)?;
-    let browser = browser::cookie(headers, state.cookies.browser).ok_or_else(expired)?;
-    let csrf = form.get("csrf").ok_or_else(expired)?;
+    body: Body,
+) -> Result<(Params, Pending), Refusal> {
+    let form = read_form(headers, body)
+        .await
+        .map_err(|_| (StatusCode::BAD_REQUEST, "The form could not be read."))?;
+    let pending = open_form(state, headers, &form)?;
+    Ok((form, pending))
+}
+
+fn open_form(state: &AppState, headers: &HeaderMap, form: &Params) -> Result<Pending, Refusal> {
+    let sealed = form.get("interaction").ok_or(EXPIRED)?;
+    let browser = browser::cookie(headers, state.cookies.browser).ok_or(EXPIRED)?;
+    let csrf = form.get("csrf").ok_or(EXPIRED)?;
     if !state.sealer.check_csrf(browser, sealed, csrf) {
-        return Err(pages::error(
+        return Err((
             StatusCode::FORBIDDEN,
             "This form did not come from admit's page in this browser.",
         ));
     }
-    state.sealer.open(sealed, now()).ok_or_else(expired)
+    state.sealer.open(sealed, now()).ok_or(EXPIRED)
 }
 
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let form = match read_form(&headers, body).await {
-        Ok(f) => f,
-        Err(_) => return pages::error(StatusCode::BAD_REQUEST, "The form could not be read."),
-    };
-    let pending = match open_form(&state, &headers, &form) {
-        Ok(p) => p,
-        Err(page) => return page,
+    let (form, pending) = match read_interaction(&state, &headers, body).await {
+        Ok(read) => read,
+        Err((status, message)) => return pages::error(status, message),
     };
     match try_login(&state, &form).await {
         Ok(Some((session, cookie))) => {
@@ -136,7 +144,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
 /// new SSO session: always a new id, so a session fixed before login is never reused.
 async fn try_login(
     state: &AppState,
-    form: &admit_oauth::form::Params,
+    form: &Params,
 ) -> Result<Option<(Session, axum::http::HeaderValue)>, ApiError> {
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return Ok(None);
@@ -168,13 +176,9 @@ async fn try_login(
 }
 
 pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let form = match read_form(&headers, body).await {
-        Ok(f) => f,
-        Err(_) => return pages::error(StatusCode::BAD_REQUEST, "The form could not be read."),
-    };
-    let pending = match open_form(&state, &headers, &form) {
-        Ok(p) => p,
-        Err(page) => return page,
+    let (form, pending) = match read_interaction(&state, &headers, body).await {
+        Ok(read) => read,
+        Err((status, message)) => return pages::error(status, message),
     };
     match decide(&state, &headers, &form, pending).await {
         Ok(r) => r,
@@ -185,7 +189,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bo
 async fn decide(
     state: &AppState,
     headers: &HeaderMap,
-    form: &admit_oauth::form::Params,
+    form: &Params,
     pending: Pending,
 ) -> Result<Response, ApiError> {
     let now = now();

@@ -388,3 +388,144 @@ async fn max_age_asks_for_the_password_again() {
         .await;
     assert_eq!(page.status, 303);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_by_form_post_with_login_hint_and_a_client_chosen_id_token_algorithm() {
+    let mut f = setup().await;
+    let es_secret = f.t.add_client(
+        "es",
+        &[
+            "--redirect-uri",
+            CB,
+            "--scope",
+            "openid",
+            "--id-token-alg",
+            "ES256",
+            "--skip-consent",
+        ],
+    );
+    // OpenID Connect Core §3.1.2.1: the authorization request may be a form post.
+    let query = authorize_url(&f.t.base, "es", "&login_hint=alice")
+        .split_once('?')
+        .unwrap()
+        .1
+        .replace("scope=openid%20profile%20email", "scope=openid");
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = f
+        .browser
+        .post(&format!("{}/oauth2/authorize", f.t.base), &form)
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("value=\"alice\""),
+        "login_hint fills in the username"
+    );
+    let page = f.login(&page, "alice", PASSWORD).await;
+    let code = param(&page.location(), "code").unwrap();
+    let (status, _, tokens) =
+        f.t.token(
+            Some(("es", &es_secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(
+        UnverifiedJwt::parse(id_token).unwrap().alg(),
+        admit_jose::Algorithm::ES256
+    );
+    let mut validation = Validation::access_token(&f.t.base, "es");
+    validation.typ = None;
+    let claims = jwks(&f.t)
+        .await
+        .verify(id_token, &validation, admit_server::now())
+        .unwrap();
+    assert_eq!(
+        claims["at_hash"],
+        admit_oauth::id_token::at_hash(
+            tokens["access_token"].as_str().unwrap(),
+            admit_jose::Algorithm::ES256
+        )
+    );
+    // With only `openid`, UserInfo gives `sub` and nothing else.
+    let info: Value =
+        f.t.http
+            .get(format!("{}/oauth2/userinfo", f.t.base))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        info.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["sub"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_errors_follow_rfc_6750() {
+    let f = setup().await;
+    let url = format!("{}/oauth2/userinfo", f.t.base);
+    let none = f.t.http.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        "Bearer realm=\"admit\"",
+        "no error code without a token (§3.1)"
+    );
+    let bad =
+        f.t.http
+            .get(&url)
+            .bearer_auth("not.a.token")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert!(
+        bad.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    let basic =
+        f.t.http
+            .get(&url)
+            .basic_auth("a", Some("b"))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(basic.status(), 400);
+    // A token without `openid` (client credentials) is not enough.
+    let secret =
+        f.t.add_client("svc", &["--grant", "client_credentials", "--scope", "read"]);
+    let (_, _, body) =
+        f.t.token(
+            Some(("svc", &secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    let forbidden =
+        f.t.http
+            .get(&url)
+            .bearer_auth(body["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    assert!(
+        forbidden.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+}

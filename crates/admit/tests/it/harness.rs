@@ -8,6 +8,8 @@ use admit_server::{Server, Settings};
 use serde_json::Value;
 
 pub struct TestServer {
+    /// Set when the test chose its own database instead of the SQLite default.
+    pub database_url_override: Option<String>,
     pub server: Server,
     pub base: String,
     pub http: reqwest::Client,
@@ -22,7 +24,10 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
     settings.password_hash_concurrency = 2;
+    let default_url = settings.database_url.clone();
     configure(&mut settings);
+    let database_url_override =
+        (settings.database_url != default_url).then(|| settings.database_url.clone());
     let server = admit_server::spawn(settings).await.unwrap();
     let base = server.issuer.clone();
     let http = reqwest::Client::builder()
@@ -30,6 +35,7 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
         .build()
         .unwrap();
     TestServer {
+        database_url_override,
         server,
         base,
         http,
@@ -39,7 +45,9 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
 
 impl TestServer {
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("admit.db").display())
+        self.database_url_override
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.dir.path().join("admit.db").display()))
     }
 
     /// Runs the `admit` binary against this server's database.
@@ -76,11 +84,7 @@ impl TestServer {
     pub fn add_client(&self, client_id: &str, extra: &[&str]) -> String {
         let mut args = vec!["client", "add", client_id];
         args.extend_from_slice(extra);
-        let out = self.admit_ok(&args, None);
-        out.lines()
-            .find_map(|l| l.strip_prefix("client_secret: "))
-            .expect("a generated secret is printed")
-            .to_owned()
+        printed_secret(&self.admit_ok(&args, None))
     }
 
     /// POSTs a form to the token endpoint, with optional Basic credentials.
@@ -113,6 +117,26 @@ impl TestServer {
             .await
             .unwrap()
     }
+}
+
+/// The client secret `admit client add` prints once.
+pub fn printed_secret(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("a generated secret is printed")
+        .to_owned()
+}
+
+/// Registers a client in the database at `database_url`; returns its secret.
+pub fn add_client_at(database_url: &str, args: &[&str]) -> String {
+    let out = run_admit(database_url, &[&["client", "add"][..], args].concat(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    printed_secret(&String::from_utf8(out.stdout).unwrap())
 }
 
 pub fn run_admit(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {

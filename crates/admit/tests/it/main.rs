@@ -12,4 +12,5 @@ mod harness;
 mod interop;
 mod interop_oidc;
 mod password_flow;
+mod postgres;
 mod serve_binary;

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
-use crate::harness::{PASSWORD, run_admit};
+use crate::harness::{PASSWORD, add_client_at, run_admit};
 
 pub struct Running {
     child: Child,
@@ -111,24 +111,10 @@ async fn serve_starts_on_a_fresh_directory_and_logs_no_secrets() {
         Some(PASSWORD),
     );
     assert!(out.status.success());
-    let out = run_admit(
+    let secret = add_client_at(
         &db,
-        &[
-            "client",
-            "add",
-            "app",
-            "--grant",
-            "password",
-            "--grant",
-            "refresh_token",
-        ],
-        None,
+        &["app", "--grant", "password", "--grant", "refresh_token"],
     );
-    let secret = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_owned))
-        .unwrap();
 
     let http = reqwest::Client::new();
     let tokens: serde_json::Value = http
@@ -199,16 +185,7 @@ async fn json_logs_and_hs256_mode() {
         ],
     );
     let db = format!("sqlite://{}", dir.path().join("admit.db").display());
-    let out = run_admit(
-        &db,
-        &["client", "add", "svc", "--grant", "client_credentials"],
-        None,
-    );
-    let secret = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_owned))
-        .unwrap();
+    let secret = add_client_at(&db, &["svc", "--grant", "client_credentials"]);
     let body: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/oauth2/token", running.base))
         .form(&[
@@ -313,16 +290,7 @@ async fn settings_come_from_flags_then_environment_then_file() {
     {
         let running = serve_env(dir.path(), args, env);
         let client_id = format!("svc{n}");
-        let out = run_admit(
-            &db,
-            &["client", "add", &client_id, "--grant", "client_credentials"],
-            None,
-        );
-        let secret = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_owned))
-            .unwrap();
+        let secret = add_client_at(&db, &[&client_id, "--grant", "client_credentials"]);
         let body: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/oauth2/token", running.base))
             .basic_auth(&client_id, Some(secret))
