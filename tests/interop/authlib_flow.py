@@ -7,13 +7,13 @@ Usage: python3 authlib_flow.py ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI USERN
 Discovery is checked with Authlib's OpenID Provider Metadata rules; the flow uses
 Authlib's OAuth2Session (PKCE S256, client_secret_post at the token endpoint, state
 checked on the callback); the ID token is checked as Authlib's own OpenID client does
-(`OpenIDMixin.parse_id_token`): the signature with joserfc against the live JWKS and the
-algorithms discovery lists, the claims with `authlib.oidc.core.CodeIDToken` (issuer,
-audience, expiry, nonce, azp, at_hash, auth_time for max_age). Then UserInfo, a refresh,
-a replay of the rotated refresh token, client credentials with client_secret_basic, and
-RP-initiated logout. The script is its own browser (a requests.Session that keeps cookies and never
-follows a redirect). It prints one JSON object of what it got; any failure exits
-non-zero with the error.
+(`OpenIDMixin.parse_id_token`): the signature with joserfc against the live JWKS, allowing
+only the registered algorithm (and only if discovery lists it), the claims with
+`authlib.oidc.core.CodeIDToken` (issuer, audience, expiry, nonce, azp, at_hash, auth_time
+for max_age). Then UserInfo, a refresh, a replay of the rotated refresh token, client
+credentials with client_secret_basic, and RP-initiated logout. The script is its own
+browser (a requests.Session that keeps cookies and never follows a redirect). It prints
+one JSON object of what it got; any failure exits non-zero with the error.
 
 Authlib's `authlib.jose` is deprecated in favour of joserfc (removed in Authlib 2.0), and
 Authlib's own ID-token check already uses joserfc, so this script does the same.
@@ -39,13 +39,24 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 
+POSITIONAL = ("issuer", "client_id", "client_secret", "redirect_uri", "username", "password")
+
+
 def arguments():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("issuer", "client_id", "client_secret", "redirect_uri", "username", "password"):
-        parser.add_argument(name)
+    """The six values are positional whatever they look like (a generated secret may
+    begin with '-'); only what follows them is parsed as options."""
+    parser = argparse.ArgumentParser(
+        usage=f"%(prog)s {' '.join(n.upper() for n in POSITIONAL)} [options]",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--post-logout-redirect-uri")
     parser.add_argument("--id-token-alg", default="RS256")
-    return parser.parse_args()
+    if len(sys.argv) < 1 + len(POSITIONAL):
+        parser.error("missing arguments")
+    args = parser.parse_args(sys.argv[1 + len(POSITIONAL) :])
+    for name, value in zip(POSITIONAL, sys.argv[1:]):
+        setattr(args, name, value)
+    return args
 
 
 class Form(HTMLParser):

@@ -15,8 +15,11 @@
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
 
-const { values: options, positionals } = parseArgs({
-  allowPositionals: true,
+// The six values are positional whatever they look like: a generated secret may begin
+// with '-'. Only what follows them is parsed as options.
+const positionals = process.argv.slice(2, 8);
+const { values: options } = parseArgs({
+  args: process.argv.slice(8),
   options: {
     'post-logout-redirect-uri': { type: 'string' },
     'id-token-alg': { type: 'string' },

@@ -115,56 +115,7 @@ impl SigningKey {
     /// Loads a private JWK (RFC 7518 §6: RSA `n e d p q dp dq qi`, EC P-256 `x y d`,
     /// RFC 8037 OKP Ed25519 `x d`): for keys imported from elsewhere and for test vectors.
     pub fn from_private_jwk(jwk: &Value, kid: Option<String>) -> Result<SigningKey, JoseError> {
-        let member = |name: &str| {
-            jwk.get(name)
-                .and_then(Value::as_str)
-                .and_then(b64::decode)
-                .ok_or_else(|| {
-                    JoseError::InvalidKey(format!("private JWK without a valid {name:?}"))
-                })
-        };
-        let rejected = |e: aws_lc_rs::error::KeyRejected| JoseError::InvalidKey(e.to_string());
-        let crv = jwk.get("crv").and_then(Value::as_str);
-        let (alg, der) = match (jwk.get("kty").and_then(Value::as_str), crv) {
-            (Some("RSA"), _) => {
-                let [n, e, d, p, q, dp, dq, qi] =
-                    ["n", "e", "d", "p", "q", "dp", "dq", "qi"].map(member);
-                let (n, e, d, p, q, dp, dq, qi) = (n?, e?, d?, p?, q?, dp?, dq?, qi?);
-                let components = rsa::KeyPairComponents {
-                    public_key: RsaPublicKeyComponents {
-                        n: &n[..],
-                        e: &e[..],
-                    },
-                    d: &d[..],
-                    p: &p[..],
-                    q: &q[..],
-                    dP: &dp[..],
-                    dQ: &dq[..],
-                    qInv: &qi[..],
-                };
-                let pair = RsaKeyPair::from_components(&components).map_err(rejected)?;
-                let der = pair.as_der().map_err(|_| JoseError::Crypto)?;
-                (Algorithm::RS256, der.as_ref().to_vec())
-            }
-            (Some("OKP"), Some("Ed25519")) => {
-                let pair = Ed25519KeyPair::from_seed_and_public_key(&member("d")?, &member("x")?)
-                    .map_err(rejected)?;
-                let der = pair.to_pkcs8().map_err(|_| JoseError::Crypto)?;
-                (Algorithm::EdDSA, der.as_ref().to_vec())
-            }
-            (Some("EC"), Some("P-256")) => {
-                let point = [&[4u8][..], &member("x")?, &member("y")?].concat();
-                let pair = EcdsaKeyPair::from_private_key_and_public_key(
-                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &member("d")?,
-                    &point,
-                )
-                .map_err(rejected)?;
-                let der = pair.to_pkcs8v1().map_err(|_| JoseError::Crypto)?;
-                (Algorithm::ES256, der.as_ref().to_vec())
-            }
-            _ => return Err(JoseError::InvalidKey("unsupported private JWK type".into())),
-        };
+        let (alg, der) = pkcs8_from_private_jwk(jwk)?;
         Self::from_private(alg, &der, kid)
     }
 
@@ -361,6 +312,60 @@ impl VerifyingKey {
             Err(JoseError::BadSignature)
         }
     }
+}
+
+/// A private JWK as the algorithm and PKCS#8 DER that [`SigningKey::from_private`] takes
+/// (the form admit stores keys in).
+pub fn pkcs8_from_private_jwk(jwk: &Value) -> Result<(Algorithm, Vec<u8>), JoseError> {
+    let member = |name: &str| {
+        jwk.get(name)
+            .and_then(Value::as_str)
+            .and_then(b64::decode)
+            .ok_or_else(|| JoseError::InvalidKey(format!("private JWK without a valid {name:?}")))
+    };
+    let rejected = |e: aws_lc_rs::error::KeyRejected| JoseError::InvalidKey(e.to_string());
+    let crv = jwk.get("crv").and_then(Value::as_str);
+    let (alg, der) = match (jwk.get("kty").and_then(Value::as_str), crv) {
+        (Some("RSA"), _) => {
+            let [n, e, d, p, q, dp, dq, qi] =
+                ["n", "e", "d", "p", "q", "dp", "dq", "qi"].map(member);
+            let (n, e, d, p, q, dp, dq, qi) = (n?, e?, d?, p?, q?, dp?, dq?, qi?);
+            let components = rsa::KeyPairComponents {
+                public_key: RsaPublicKeyComponents {
+                    n: &n[..],
+                    e: &e[..],
+                },
+                d: &d[..],
+                p: &p[..],
+                q: &q[..],
+                dP: &dp[..],
+                dQ: &dq[..],
+                qInv: &qi[..],
+            };
+            let pair = RsaKeyPair::from_components(&components).map_err(rejected)?;
+            let der = pair.as_der().map_err(|_| JoseError::Crypto)?;
+            (Algorithm::RS256, der.as_ref().to_vec())
+        }
+        (Some("OKP"), Some("Ed25519")) => {
+            let pair = Ed25519KeyPair::from_seed_and_public_key(&member("d")?, &member("x")?)
+                .map_err(rejected)?;
+            let der = pair.to_pkcs8().map_err(|_| JoseError::Crypto)?;
+            (Algorithm::EdDSA, der.as_ref().to_vec())
+        }
+        (Some("EC"), Some("P-256")) => {
+            let point = [&[4u8][..], &member("x")?, &member("y")?].concat();
+            let pair = EcdsaKeyPair::from_private_key_and_public_key(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &member("d")?,
+                &point,
+            )
+            .map_err(rejected)?;
+            let der = pair.to_pkcs8v1().map_err(|_| JoseError::Crypto)?;
+            (Algorithm::ES256, der.as_ref().to_vec())
+        }
+        _ => return Err(JoseError::InvalidKey("unsupported private JWK type".into())),
+    };
+    Ok((alg, der))
 }
 
 fn check_hmac_secret(secret: &[u8]) -> Result<(), JoseError> {

@@ -19,7 +19,7 @@ pub use claims::{AccessTokenClaims, Audience};
 pub use error::JoseError;
 pub use jwk::{Jwk, JwkSet};
 pub use jws::{Header, UnverifiedJwt, sign};
-pub use keys::{MIN_HMAC_SECRET_LEN, SigningKey, VerifyingKey};
+pub use keys::{MIN_HMAC_SECRET_LEN, SigningKey, VerifyingKey, pkcs8_from_private_jwk};
 pub use keyset::KeySet;
 pub use validation::Validation;
 

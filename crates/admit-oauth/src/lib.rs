@@ -13,6 +13,7 @@ pub mod code;
 mod error;
 pub mod form;
 pub mod id_token;
+pub mod introspect;
 pub mod metadata;
 pub mod refresh;
 pub mod scope;

@@ -98,6 +98,10 @@ pub struct AccessTokenGrant<'a> {
     pub lifetime: i64,
     /// A fresh random identifier, supplied by the caller.
     pub jti: String,
+    /// The SSO session the token descends from: revoking the session revokes the token.
+    pub session_id: Option<&'a str>,
+    /// The refresh-token family (grant) the token descends from, likewise.
+    pub grant_id: Option<&'a str>,
 }
 
 impl AccessTokenGrant<'_> {
@@ -113,7 +117,12 @@ impl AccessTokenGrant<'_> {
             scope: self.scope.to_string(),
             auth_time: self.auth_time,
             nbf: None,
-            extra: Default::default(),
+            extra: [("sid", self.session_id), ("gid", self.grant_id)]
+                .into_iter()
+                .filter_map(|(name, value)| {
+                    Some((name.to_owned(), serde_json::Value::from(value?)))
+                })
+                .collect(),
         }
     }
 }

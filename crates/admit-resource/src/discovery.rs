@@ -1,5 +1,6 @@
-//! Finding the issuer's `jwks_uri` from its published metadata (OpenID Connect
-//! Discovery 1.0 §4, RFC 8414 §3).
+//! Finding the issuer's endpoints from its published metadata (OpenID Connect
+//! Discovery 1.0 §4, RFC 8414 §3): the `jwks_uri`, and for the revocation modes the
+//! `introspection_endpoint` (RFC 8414 §2) and admit's `revocation_stream_endpoint`.
 
 use reqwest::{Client, Url};
 use serde::Deserialize;
@@ -9,14 +10,43 @@ use crate::fetch::get_json;
 
 /// The members we read; the rest of the metadata is ignored.
 #[derive(Deserialize)]
-struct Metadata {
+pub(crate) struct Metadata {
     issuer: String,
     jwks_uri: Option<String>,
+    introspection_endpoint: Option<String>,
+    /// admit's own member: the Server-Sent Events stream of revocations.
+    revocation_stream_endpoint: Option<String>,
 }
 
-/// Fetches the OpenID Connect metadata, falling back to the OAuth 2.0 one, and
-/// returns its `jwks_uri`. The metadata must name exactly `issuer`.
-pub(crate) async fn jwks_uri(client: &Client, issuer: &str) -> Result<Url, SetupError> {
+impl Metadata {
+    pub fn jwks_uri(&self) -> Result<Url, SetupError> {
+        let jwks_uri = self.jwks_uri.as_deref().ok_or(SetupError::NoJwksUri)?;
+        Url::parse(jwks_uri).map_err(|_| SetupError::InvalidUrl(jwks_uri.to_owned()))
+    }
+
+    pub fn introspection_endpoint(&self) -> Result<Url, SetupError> {
+        endpoint(
+            self.introspection_endpoint.as_deref(),
+            "introspection_endpoint",
+        )
+    }
+
+    pub fn revocation_stream_endpoint(&self) -> Result<Url, SetupError> {
+        endpoint(
+            self.revocation_stream_endpoint.as_deref(),
+            "revocation_stream_endpoint",
+        )
+    }
+}
+
+fn endpoint(value: Option<&str>, name: &'static str) -> Result<Url, SetupError> {
+    let value = value.ok_or(SetupError::NoEndpoint(name))?;
+    Url::parse(value).map_err(|_| SetupError::InvalidUrl(value.to_owned()))
+}
+
+/// Fetches the OpenID Connect metadata, falling back to the OAuth 2.0 one. The
+/// metadata must name exactly `issuer`.
+pub(crate) async fn metadata(client: &Client, issuer: &str) -> Result<Metadata, SetupError> {
     let mut failure = None;
     for url in well_known_urls(issuer)? {
         let metadata: Metadata = match get_json(client, &url).await {
@@ -28,16 +58,16 @@ pub(crate) async fn jwks_uri(client: &Client, issuer: &str) -> Result<Url, Setup
             }
         };
         // RFC 8414 §3.3, OpenID Connect Discovery §4.3: exactly the issuer we were
-        // configured with, or an attacker-controlled document could name other keys.
-        // A mismatch is final: falling back would only hide it.
+        // configured with, or an attacker-controlled document could name other keys
+        // (or collect our client secret). A mismatch is final: falling back would
+        // only hide it.
         if metadata.issuer != issuer {
             return Err(SetupError::IssuerMismatch {
                 expected: issuer.to_owned(),
                 found: metadata.issuer.chars().take(200).collect(),
             });
         }
-        let jwks_uri = metadata.jwks_uri.ok_or(SetupError::NoJwksUri)?;
-        return Url::parse(&jwks_uri).map_err(|_| SetupError::InvalidUrl(jwks_uri));
+        return Ok(metadata);
     }
     Err(SetupError::Discovery(
         failure.expect("there is always a well-known URL to try"),

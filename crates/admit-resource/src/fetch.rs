@@ -1,11 +1,11 @@
-//! Bounded JSON GETs for discovery metadata and JWKS: a timeout, a body size cap,
-//! and nothing but `200` with a JSON content type.
+//! Bounded JSON requests (discovery metadata, JWKS, introspection): a timeout, a
+//! body size cap, and nothing but `200` with a JSON content type.
 
 use std::time::Duration;
 
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_TYPE};
-use reqwest::{Client, Url};
+use reqwest::{Client, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 use thiserror::Error;
 
@@ -15,26 +15,28 @@ pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// A JWKS with a dozen RSA keys is about 10 KiB; anything near this is not one.
 pub(crate) const MAX_BODY: usize = 256 * 1024;
 
-/// Why discovery metadata or a JWKS could not be fetched.
+/// Why discovery metadata, a JWKS, an introspection answer or the revocation stream
+/// could not be had.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// Connection, TLS or timeout failure.
-    #[error("GET {url}: {source}")]
+    #[error("{url}: {source}")]
     Http {
         url: Url,
         #[source]
         source: reqwest::Error,
     },
     /// Any status but 200, redirects included.
-    #[error("GET {url}: status {status}, expected 200")]
+    #[error("{url}: status {status}, expected 200")]
     Status { url: Url, status: u16 },
-    #[error("GET {url}: content type {content_type:?} is not JSON")]
+    #[error("{url}: content type {content_type:?} is not JSON")]
     NotJson { url: Url, content_type: String },
-    #[error("GET {url}: body is larger than {MAX_BODY} bytes")]
+    #[error("{url}: body is larger than {MAX_BODY} bytes")]
     TooLarge { url: Url },
-    /// The body is JSON but not the document expected.
-    #[error("GET {url}: {reason}")]
+    /// The answer is not what the endpoint should send: JSON but not the document
+    /// expected, or an event stream that broke its contract.
+    #[error("{url}: {reason}")]
     Invalid { url: Url, reason: String },
 }
 
@@ -51,13 +53,22 @@ pub(crate) async fn get_json<T: DeserializeOwned>(
     client: &Client,
     url: &Url,
 ) -> Result<T, FetchError> {
+    let request = client
+        .get(url.clone())
+        .header(ACCEPT, "application/json, application/jwk-set+json");
+    send_for_json(request, url).await
+}
+
+/// Sends `request` (to `url`, named in errors) and reads a bounded JSON answer.
+pub(crate) async fn send_for_json<T: DeserializeOwned>(
+    request: RequestBuilder,
+    url: &Url,
+) -> Result<T, FetchError> {
     let http = |source: reqwest::Error| FetchError::Http {
         url: url.clone(),
         source: source.without_url(),
     };
-    let mut response = client
-        .get(url.clone())
-        .header(ACCEPT, "application/json, application/jwk-set+json")
+    let mut response = request
         .timeout(FETCH_TIMEOUT)
         .send()
         .await
@@ -103,14 +114,19 @@ pub(crate) async fn get_json<T: DeserializeOwned>(
 /// `application/json`, or a `+json` structured syntax suffix (RFC 6839 §3.1) such
 /// as `application/jwk-set+json` (RFC 7517 §8.5), parameters ignored.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+    let essence = essence(content_type);
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The media type without its parameters, lowercased (RFC 9110 §8.3.1).
+pub(crate) fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]

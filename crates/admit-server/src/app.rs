@@ -2,7 +2,7 @@
 //! `main` and the tests share this one function ([`spawn`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use admit_oauth::metadata::Metadata;
 use admit_store::Store;
@@ -19,7 +19,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::browser::CookieNames;
 use crate::error::ApiError;
-use crate::keyring::{Keyring, MasterKey};
+use crate::keyring::{self, Keyring};
+use crate::master_key::MasterKey;
 use crate::seal::Sealer;
 use crate::state::{AppState, Inner};
 use crate::{Settings, password, routes};
@@ -34,16 +35,14 @@ pub struct Server {
     /// Whether start-up created a new master key file (the operator should back it up).
     pub created_master_key: bool,
     pub task: JoinHandle<std::io::Result<()>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
     /// Stops accepting, lets in-flight requests finish, and waits for the task.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
+    pub async fn shutdown(self) {
+        let _ = self.stopping.send(true);
+        let _ = self.task.await;
     }
 }
 
@@ -61,12 +60,12 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         .context("opening the database")?;
     let (master, created_master_key) =
         MasterKey::load_or_create(settings.master_key.as_deref(), &settings.data_dir)?;
+    Keyring::ensure(&store, &master, crate::now()).await?;
     let keys = Keyring::load(
         &store,
         &master,
         settings.access_token_alg,
         settings.hs256_secret.as_deref(),
-        crate::now(),
     )
     .await?;
 
@@ -80,27 +79,30 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         settings.audience = settings.issuer.clone();
     }
     let metadata = Metadata::new(&settings.issuer, keys.algorithms(), scopes_supported());
+    let (stopping, shutdown) = tokio::sync::watch::channel(false);
     let state = AppState(Arc::new(Inner {
+        shutdown,
         metadata: serde_json::to_string(&metadata)?,
-        jwks: serde_json::to_string(keys.jwks())?,
         passwords: password::Verifier::new(settings.password_hash_concurrency),
-        own_keys: keys.verifying_keys()?,
         sealer: Sealer::new(&master),
         cookies: CookieNames::for_issuer(&settings.issuer),
         settings: settings.clone(),
         store,
-        keys,
+        keyring: RwLock::new(Arc::new(keys)),
+        master,
     }));
     let purge = tokio::spawn(purge_expired(state.store.clone()));
+    let key_upkeep = tokio::spawn(keep_keys(state.clone()));
     let app = router(state);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let mut stopped = stopping.subscribe();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                let _ = rx.await;
+                let _ = stopped.changed().await;
             })
             .await;
         purge.abort();
+        key_upkeep.abort();
         served
     });
     tracing::info!(%addr, issuer = %settings.issuer, "admit is serving");
@@ -109,8 +111,52 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         issuer: settings.issuer,
         created_master_key,
         task,
-        shutdown: Some(tx),
+        stopping,
     })
+}
+
+/// Every few seconds: rotate on schedule, drop keys no token can need, and re-read the
+/// key set, so rotations by the CLI or another instance reach this one.
+async fn keep_keys(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+        keyring::RELOAD_INTERVAL as u64,
+    ));
+    loop {
+        tick.tick().await;
+        if let Err(e) = keys_upkeep(&state).await {
+            tracing::warn!(error = %format!("{e:#}"), "key upkeep failed; keeping the current key set");
+        }
+    }
+}
+
+async fn keys_upkeep(state: &AppState) -> anyhow::Result<()> {
+    let now = crate::now();
+    if let Some(interval) = state.settings.key_rotation_interval {
+        for record in state.store.list_keys().await? {
+            let due = record.state == "current"
+                && record.activated_at.unwrap_or(record.created_at) + interval <= now;
+            if due && let Ok(alg) = record.alg.parse() {
+                match keyring::rotate(&state.store, &state.master, alg, false, now).await {
+                    Ok(_) | Err(keyring::RotateError::NextTooYoung { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    keyring::delete_expired(&state.store, now).await?;
+    let settings = &state.settings;
+    let fresh = Keyring::load(
+        &state.store,
+        &state.master,
+        settings.access_token_alg,
+        settings.hs256_secret.as_deref(),
+    )
+    .await?;
+    *state
+        .keyring
+        .write()
+        .expect("the keyring lock is never poisoned") = Arc::new(fresh);
+    Ok(())
 }
 
 /// How often expired refresh tokens are deleted.

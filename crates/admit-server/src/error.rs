@@ -16,6 +16,8 @@ pub enum ApiError {
     /// A resource-server error at UserInfo (RFC 6750 §3.1): `invalid_request`,
     /// `invalid_token` or `insufficient_scope`, or `None` when no token was sent.
     Bearer(StatusCode, Option<&'static str>, &'static str),
+    /// An authenticated client asking for something it is not allowed (403).
+    Forbidden(OAuthError),
     /// The request body or headers exceed admit's limits.
     TooLarge(StatusCode),
     Internal(anyhow::Error),
@@ -67,6 +69,7 @@ impl IntoResponse for ApiError {
                 };
                 (status, e)
             }
+            ApiError::Forbidden(e) => (StatusCode::FORBIDDEN, e),
             ApiError::TooLarge(status) => {
                 (status, OAuthError::invalid_request("request too large"))
             }

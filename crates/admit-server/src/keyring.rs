@@ -1,204 +1,104 @@
-//! Signing keys: generated on first start, stored encrypted under the master key,
-//! loaded and kept parsed in memory, published as a JWKS.
+//! Signing keys and their lifecycle: *next* (published in the JWKS, not signing yet),
+//! *current* (signing), *retired* (published until every token it signed has expired,
+//! then deleted). Publishing a key before it signs means a resource server with a
+//! cached JWKS never meets an unknown `kid`. Keys live in the database, private parts
+//! encrypted under the master key, so every instance shares one key set.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
 
-use admit_jose::{Algorithm, JwkSet, SigningKey};
+use admit_jose::{Algorithm, JwkSet, KeySet, SigningKey, VerifyingKey};
 use admit_store::Store;
 use anyhow::{Context, bail};
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// The algorithms admit always holds a key for. RS256 is among them because OpenID
+use crate::master_key::MasterKey;
+use crate::revocation::MAX_ACCESS_TOKEN_TTL;
+
+/// The algorithms admit always holds keys for. RS256 is among them because OpenID
 /// Connect Core §15.1 requires it for ID tokens.
 pub const ASYMMETRIC: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256];
 
-const MASTER_KEY_FILE: &str = "master.key";
+/// How long a JWKS response may be cached (`Cache-Control: max-age`).
+pub const JWKS_MAX_AGE: i64 = 300;
 
-/// AES-256-GCM key that encrypts private signing keys at rest, and the root from
-/// which every other server-side secret is derived (so instances sharing the master
-/// key share them too).
-pub struct MasterKey {
-    aead: LessSafeKey,
-    bytes: [u8; 32],
-}
+/// How often each instance re-reads the key set from the database.
+pub const RELOAD_INTERVAL: i64 = 10;
 
-impl MasterKey {
-    /// The configured key (base64url of 32 bytes), else `data_dir/master.key`, created
-    /// with mode 0600 when missing. Returns whether a new key file was created.
-    pub fn load_or_create(
-        configured: Option<&str>,
-        data_dir: &Path,
-    ) -> anyhow::Result<(MasterKey, bool)> {
-        if let Some(text) = configured {
-            return Ok((Self::from_text(text).context("ADMIT_MASTER_KEY")?, false));
-        }
-        let path = data_dir.join(MASTER_KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok((
-                Self::from_text(text.trim()).with_context(|| path.display().to_string())?,
-                false,
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                SystemRandom::new()
-                    .fill(&mut bytes)
-                    .map_err(|_| anyhow::anyhow!("random source failed"))?;
-                write_private_file(&path, URL_SAFE_NO_PAD.encode(bytes).as_bytes())?;
-                Ok((Self::from_bytes(&bytes)?, true))
-            }
-            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-    }
+/// A next key must have been published this long before it may sign: every cached
+/// JWKS has then been refreshed and holds it.
+pub const MIN_NEXT_AGE: i64 = JWKS_MAX_AGE + RELOAD_INTERVAL;
 
-    fn from_text(text: &str) -> anyhow::Result<MasterKey> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .context("master key is not base64url")?;
-        Self::from_bytes(&bytes)
-    }
-
-    fn from_bytes(bytes: &[u8]) -> anyhow::Result<MasterKey> {
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("master key must be 32 bytes"))?;
-        let key =
-            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| anyhow::anyhow!("bad master key"))?;
-        Ok(MasterKey {
-            aead: LessSafeKey::new(key),
-            bytes,
-        })
-    }
-
-    /// A 32-byte key for one purpose, derived with HKDF-SHA256 (RFC 5869), so the
-    /// master key itself is used for nothing but key encryption.
-    pub fn derive(&self, purpose: &'static str) -> [u8; 32] {
-        use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
-        let info = [purpose.as_bytes()];
-        let mut out = [0u8; 32];
-        Salt::new(HKDF_SHA256, b"admit")
-            .extract(&self.bytes)
-            .expand(&info, HKDF_SHA256)
-            .and_then(|okm| okm.fill(&mut out))
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
-        out
-    }
-
-    /// `nonce || ciphertext || tag`, with `kid` as associated data so a ciphertext
-    /// cannot be moved to another key's row.
-    fn seal(&self, kid: &str, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .map_err(|_| anyhow::anyhow!("random source failed"))?;
-        let mut buf = plaintext.to_vec();
-        self.aead
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(kid.as_bytes()),
-                &mut buf,
-            )
-            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
-        Ok([&nonce[..], &buf].concat())
-    }
-
-    fn open(&self, kid: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
-        if sealed.len() < NONCE_LEN {
-            bail!("key {kid}: ciphertext too short");
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
-        let mut buf = ciphertext.to_vec();
-        let plain = self
-            .aead
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buf)
-            .map_err(|_| anyhow::anyhow!("key {kid} cannot be decrypted: wrong master key?"))?;
-        Ok(plain.to_vec())
-    }
-}
-
-fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents)?;
-    Ok(())
-}
-
-/// The keys this instance signs with, and the JWKS it publishes.
+/// The keys this instance signs with, the keys it accepts, and the JWKS it publishes.
 pub struct Keyring {
-    signing: HashMap<Algorithm, Arc<SigningKey>>,
+    signing: HashMap<Algorithm, SigningKey>,
     access_alg: Algorithm,
+    verifying: KeySet,
     jwks: JwkSet,
+    /// The JWKS serialised once per load.
+    pub jwks_json: String,
 }
 
 impl Keyring {
-    /// Loads the current key for each asymmetric algorithm, generating and storing any
-    /// that is missing. With an HS256 secret, access tokens are signed with it instead;
-    /// the secret is never stored or published.
+    /// Generates what is missing: a current and a next key for each asymmetric algorithm.
+    pub async fn ensure(store: &Store, master: &MasterKey, now: i64) -> anyhow::Result<()> {
+        let stored = store.list_keys().await?;
+        for alg in ASYMMETRIC {
+            for state in ["current", "next"] {
+                if !stored
+                    .iter()
+                    .any(|k| k.alg == alg.name() && k.state == state)
+                {
+                    let record = generate(master, alg, state, now)?;
+                    store.insert_key(&record).await?;
+                    tracing::info!(kid = %record.kid, alg = alg.name(), state, "generated a signing key");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the key set. With an HS256 secret, access tokens are signed with it
+    /// instead; that secret is never stored or published.
     pub async fn load(
         store: &Store,
         master: &MasterKey,
         access_alg: Algorithm,
         hs256_secret: Option<&[u8]>,
-        now: i64,
     ) -> anyhow::Result<Keyring> {
-        let mut stored = store.list_keys().await?;
-        for alg in ASYMMETRIC {
-            if !stored
-                .iter()
-                .any(|k| k.alg == alg.name() && k.state == "current")
-            {
-                let (key, private) = SigningKey::generate(alg)?;
-                let record = admit_store::SigningKey {
-                    kid: key.kid().to_owned(),
-                    alg: alg.name().to_owned(),
-                    state: "current".to_owned(),
-                    private_key_enc: master.seal(key.kid(), &private)?,
-                    public_jwk: Some(serde_json::to_string(&key.public_jwk())?),
-                    created_at: now,
-                };
-                store.insert_key(&record).await?;
-                tracing::info!(kid = key.kid(), alg = alg.name(), "generated a signing key");
-            }
-        }
-        // Re-read: another instance may have generated keys at the same moment; the
-        // oldest current key of each algorithm wins everywhere.
-        stored = store.list_keys().await?;
+        let stored = store.list_keys().await?;
         let mut signing = HashMap::new();
+        let mut verifying = Vec::new();
         let mut jwks = JwkSet::default();
         for record in &stored {
             let alg: Algorithm = record.alg.parse()?;
             if let Some(jwk) = &record.public_jwk {
-                jwks.keys.push(serde_json::from_str(jwk)?);
+                let jwk: admit_jose::Jwk = serde_json::from_str(jwk)?;
+                verifying.push(VerifyingKey::from_jwk(&jwk)?);
+                jwks.keys.push(jwk);
             }
+            // Records come oldest first: if two instances ever raced, the oldest current key wins.
             if record.state == "current" && !signing.contains_key(&alg) {
                 let private = master.open(&record.kid, &record.private_key_enc)?;
-                let key = SigningKey::from_private(alg, &private, Some(record.kid.clone()))?;
-                signing.insert(alg, Arc::new(key));
+                signing.insert(
+                    alg,
+                    SigningKey::from_private(alg, &private, Some(record.kid.clone()))?,
+                );
             }
         }
         if access_alg == Algorithm::HS256 {
             let secret = hs256_secret
                 .context("HS256 access tokens need a shared secret (--hs256-secret-file)")?;
-            signing.insert(
-                Algorithm::HS256,
-                Arc::new(SigningKey::from_private(Algorithm::HS256, secret, None)?),
-            );
+            let key = SigningKey::from_private(Algorithm::HS256, secret, None)?;
+            verifying.push(key.verifying_key()?);
+            signing.insert(Algorithm::HS256, key);
+        }
+        if !signing.contains_key(&access_alg) {
+            bail!("no current {access_alg} key: run `admit serve` once to generate keys");
         }
         Ok(Keyring {
+            jwks_json: serde_json::to_string(&jwks)?,
             signing,
             access_alg,
+            verifying: KeySet::new(verifying),
             jwks,
         })
     }
@@ -210,17 +110,12 @@ impl Keyring {
 
     /// The current key for `alg`, if admit holds one.
     pub fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
-        self.signing.get(&alg).map(|k| &**k)
+        self.signing.get(&alg)
     }
 
-    /// Keys that verify what this instance signs: for reading its own tokens back.
-    pub fn verifying_keys(&self) -> anyhow::Result<admit_jose::KeySet> {
-        let keys = self
-            .signing
-            .values()
-            .map(|k| k.verifying_key())
-            .collect::<Result<_, _>>()?;
-        Ok(admit_jose::KeySet::new(keys))
+    /// Every key whose tokens admit still accepts: for reading its own tokens back.
+    pub fn verifying_keys(&self) -> &KeySet {
+        &self.verifying
     }
 
     pub fn jwks(&self) -> &JwkSet {
@@ -238,4 +133,116 @@ impl Keyring {
         algs.sort_unstable();
         algs
     }
+}
+
+fn generate(
+    master: &MasterKey,
+    alg: Algorithm,
+    state: &str,
+    now: i64,
+) -> anyhow::Result<admit_store::SigningKey> {
+    let (key, private) = SigningKey::generate(alg)?;
+    record(master, &key, &private, state, now)
+}
+
+fn record(
+    master: &MasterKey,
+    key: &SigningKey,
+    private: &[u8],
+    state: &str,
+    now: i64,
+) -> anyhow::Result<admit_store::SigningKey> {
+    Ok(admit_store::SigningKey {
+        kid: key.kid().to_owned(),
+        alg: key.alg().name().to_owned(),
+        state: state.to_owned(),
+        private_key_enc: master.seal(key.kid(), private)?,
+        public_jwk: Some(serde_json::to_string(&key.public_jwk())?),
+        created_at: now,
+        activated_at: (state == "current").then_some(now),
+        retired_at: None,
+    })
+}
+
+/// Why a rotation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(
+        "the next {alg} key was published {age} s ago; wait until it is {MIN_NEXT_AGE} s old so every cached JWKS holds it (or force)"
+    )]
+    NextTooYoung { alg: &'static str, age: i64 },
+    #[error("there is no next {0} key to promote: start `admit serve` once")]
+    NoNext(&'static str),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Promotes the next key of `alg` to current, retires the current one, and publishes
+/// a new next key. Refuses while the next key is younger than [`MIN_NEXT_AGE`] unless
+/// `force`. Returns the new current kid.
+pub async fn rotate(
+    store: &Store,
+    master: &MasterKey,
+    alg: Algorithm,
+    force: bool,
+    now: i64,
+) -> Result<String, RotateError> {
+    let stored = store.list_keys().await.map_err(anyhow::Error::from)?;
+    let next = stored
+        .iter()
+        .find(|k| k.alg == alg.name() && k.state == "next")
+        .ok_or(RotateError::NoNext(alg.name()))?;
+    let age = now - next.created_at;
+    if age < MIN_NEXT_AGE && !force {
+        return Err(RotateError::NextTooYoung {
+            alg: alg.name(),
+            age,
+        });
+    }
+    let promoted = next.kid.clone();
+    let new_next = generate(master, alg, "next", now)?;
+    if !store
+        .rotate_keys(alg.name(), &new_next, now)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        return Err(RotateError::NoNext(alg.name()));
+    }
+    tracing::info!(alg = alg.name(), kid = %promoted, "rotated signing key");
+    Ok(promoted)
+}
+
+/// Stores an imported private key (a private JWK) as the next key of its algorithm,
+/// replacing nothing: the next rotation promotes it. Returns its kid.
+pub async fn import(
+    store: &Store,
+    master: &MasterKey,
+    private_jwk: &serde_json::Value,
+    now: i64,
+) -> anyhow::Result<String> {
+    let (alg, der) = admit_jose::pkcs8_from_private_jwk(private_jwk)?;
+    let key = SigningKey::from_private(alg, &der, None)?;
+    anyhow::ensure!(
+        ASYMMETRIC.contains(&key.alg()),
+        "only EdDSA, ES256 and RS256 keys can be imported"
+    );
+    let stored = store.list_keys().await?;
+    if let Some(old) = stored
+        .iter()
+        .find(|k| k.alg == key.alg().name() && k.state == "next")
+    {
+        // The generated next key was never used to sign: it can simply be retired now.
+        store.set_key_state(&old.kid, "retired").await?;
+    }
+    store
+        .insert_key(&record(master, &key, &der, "next", now)?)
+        .await?;
+    Ok(key.kid().to_owned())
+}
+
+/// Deletes retired keys once no token they signed can still be valid.
+pub async fn delete_expired(store: &Store, now: i64) -> anyhow::Result<u64> {
+    Ok(store
+        .delete_keys_retired_before(now - MAX_ACCESS_TOKEN_TTL)
+        .await?)
 }

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::keyring::MasterKey;
+use crate::master_key::MasterKey;
 
 pub struct Sealer {
     aead: LessSafeKey,

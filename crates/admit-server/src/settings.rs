@@ -22,7 +22,14 @@ pub struct Settings {
     /// The `aud` of access tokens; resource servers check it.
     pub audience: String,
     pub access_token_ttl: i64,
+    /// Absolute lifetime of a refresh-token family, from the login that started it.
     pub refresh_token_ttl: i64,
+    /// A refresh token unused this long expires.
+    pub refresh_idle_ttl: i64,
+    /// Lifetime of an authorization code (RFC 6749 §4.1.2: ten minutes at most).
+    pub code_ttl: i64,
+    /// Rotate signing keys on their own this often; `None` rotates only on command.
+    pub key_rotation_interval: Option<i64>,
     /// How long an SSO session lasts after login.
     pub session_ttl: i64,
     /// Concurrent Argon2id computations; each holds about 19 MiB.
@@ -57,6 +64,9 @@ impl Settings {
             issuer,
             access_token_ttl: 600,
             refresh_token_ttl: 30 * 24 * 3600,
+            refresh_idle_ttl: 7 * 24 * 3600,
+            code_ttl: 60,
+            key_rotation_interval: Some(30 * 24 * 3600),
             session_ttl: 12 * 3600,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }

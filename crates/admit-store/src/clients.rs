@@ -4,6 +4,7 @@
 //! Deleting a client revokes its refresh families and deletes the consents
 //! given to it, in the same transaction.
 
+use crate::refresh::REVOKE_FAMILIES_OF_CLIENT;
 use crate::{Store, StoreError};
 
 /// A registered client.
@@ -23,6 +24,17 @@ pub struct Client {
     /// The JWS algorithm the client asked its ID tokens to be signed with
     /// (`id_token_signed_response_alg`); `None` means the server's default.
     pub id_token_alg: Option<String>,
+    /// Lifetime of its access tokens in seconds; `None` means the server's default.
+    pub access_token_ttl: Option<i64>,
+    /// Absolute lifetime of a refresh family from its creation, in seconds;
+    /// `None` means the server's default.
+    pub refresh_token_ttl: Option<i64>,
+    /// Seconds a refresh token may go unused before it expires; `None` means
+    /// the server's default.
+    pub refresh_idle_ttl: Option<i64>,
+    /// A resource server allowed to introspect any token and follow the
+    /// revocation feed.
+    pub may_introspect: bool,
     pub created_at: i64,
 }
 
@@ -43,6 +55,10 @@ impl std::fmt::Debug for Client {
             .field("skip_consent", &self.skip_consent)
             .field("require_pkce", &self.require_pkce)
             .field("id_token_alg", &self.id_token_alg)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("refresh_idle_ttl", &self.refresh_idle_ttl)
+            .field("may_introspect", &self.may_introspect)
             .field("created_at", &self.created_at)
             .finish()
     }
@@ -62,6 +78,10 @@ struct ClientRow {
     skip_consent: bool,
     require_pkce: bool,
     id_token_alg: Option<String>,
+    access_token_ttl: Option<i64>,
+    refresh_token_ttl: Option<i64>,
+    refresh_idle_ttl: Option<i64>,
+    may_introspect: bool,
     created_at: i64,
 }
 
@@ -81,6 +101,10 @@ impl TryFrom<ClientRow> for Client {
             skip_consent: row.skip_consent,
             require_pkce: row.require_pkce,
             id_token_alg: row.id_token_alg,
+            access_token_ttl: row.access_token_ttl,
+            refresh_token_ttl: row.refresh_token_ttl,
+            refresh_idle_ttl: row.refresh_idle_ttl,
+            may_introspect: row.may_introspect,
             created_at: row.created_at,
         })
     }
@@ -101,7 +125,8 @@ fn from_json(s: &str) -> Result<Vec<String>, StoreError> {
 }
 
 const COLUMNS: &str = "client_id, secret_hash, public, name, grant_types, redirect_uris, \
-     post_logout_redirect_uris, scopes, skip_consent, require_pkce, id_token_alg, created_at";
+     post_logout_redirect_uris, scopes, skip_consent, require_pkce, id_token_alg, \
+     access_token_ttl, refresh_token_ttl, refresh_idle_ttl, may_introspect, created_at";
 
 impl Store {
     /// Inserts a client; [`StoreError::Conflict`] if the client_id is taken.
@@ -112,7 +137,7 @@ impl Store {
         let scopes = client.scopes.join(" ");
         let sql = format!(
             "INSERT INTO clients ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         on_pool!(self, p => sqlx::query(&sql)
             .bind(&client.client_id)
@@ -126,6 +151,10 @@ impl Store {
             .bind(client.skip_consent)
             .bind(client.require_pkce)
             .bind(&client.id_token_alg)
+            .bind(client.access_token_ttl)
+            .bind(client.refresh_token_ttl)
+            .bind(client.refresh_idle_ttl)
+            .bind(client.may_introspect)
             .bind(client.created_at)
             .execute(p)
             .await
@@ -158,10 +187,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query(
-                "UPDATE refresh_families SET revoked_at = $2 \
-                 WHERE client_id = $1 AND revoked_at IS NULL",
-            )
+            sqlx::query(REVOKE_FAMILIES_OF_CLIENT)
             .bind(client_id)
             .bind(now)
             .execute(&mut *tx)

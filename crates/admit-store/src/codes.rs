@@ -150,14 +150,14 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Deletes codes that expired before `now`, used or not. Returns how many.
+    /// Deletes codes that expired before `now`, used or not, in batches.
+    /// Returns how many.
     pub(crate) async fn purge_codes(&self, now: i64) -> Result<u64, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query(
-            "DELETE FROM authorization_codes WHERE expires_at < $1",
+        self.purge_in_batches(
+            "DELETE FROM authorization_codes WHERE code_hash IN (\
+             SELECT code_hash FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
+            now,
         )
-        .bind(now)
-        .execute(p)
         .await
-        .map(|r| r.rows_affected()))?)
     }
 }

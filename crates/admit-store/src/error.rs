@@ -9,6 +9,10 @@ pub enum StoreError {
     /// A row with the same unique key (id, username, client_id, kid, token hash) exists.
     #[error("already exists")]
     Conflict,
+    /// The arguments contradict each other (say, a key for another algorithm
+    /// than the one named); nothing was written.
+    #[error("invalid arguments: {0}")]
+    Invalid(&'static str),
     /// The URL's scheme names no supported backend. Holds only the scheme and
     /// a hint, never the URL itself, which may carry a password.
     #[error("unsupported database URL: {0}")]

@@ -31,7 +31,9 @@ mod codes;
 mod consents;
 mod error;
 mod keys;
+mod locks;
 mod refresh;
+mod revocations;
 mod sessions;
 mod users;
 
@@ -41,6 +43,7 @@ pub use consents::Consent;
 pub use error::StoreError;
 pub use keys::SigningKey;
 pub use refresh::{RefreshFamily, RefreshLookup, RefreshToken};
+pub use revocations::RevocationEvent;
 pub use sessions::Session;
 pub use users::User;
 
@@ -50,6 +53,11 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 /// How long a writer waits for SQLite's lock, or a caller for a pooled
 /// PostgreSQL connection, before giving up with an error.
 const WAIT: Duration = Duration::from_secs(5);
+
+/// The most rows one purge statement deletes: small batches keep each
+/// statement's locks (SQLite's writer lock, PostgreSQL's row locks) short, so
+/// a large backlog never stalls logins and refreshes behind one long DELETE.
+const PURGE_BATCH: i64 = 500;
 
 #[derive(Clone)]
 enum Pool {
@@ -123,15 +131,37 @@ impl Store {
 
     /// Deletes what has expired before `now` (strictly before: a row expiring
     /// at `now` stays): refresh tokens and the families they leave empty,
-    /// authorization codes, and SSO sessions, revoked or not. Returns the
-    /// number of rows deleted.
+    /// authorization codes, SSO sessions, revoked or not, and revocation
+    /// events (but the newest, see revocations.rs). Returns the number of
+    /// rows deleted.
     ///
-    /// Each table is purged by its own autocommit statement, so no lock is
-    /// held across tables; a purge that fails part-way is simply rerun.
+    /// Each statement deletes at most [`PURGE_BATCH`] rows in its own
+    /// autocommit transaction, so no lock is held across batches or tables;
+    /// a purge that fails part-way is simply rerun.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
         Ok(self.purge_refresh(now).await?
             + self.purge_codes(now).await?
-            + self.purge_sessions(now).await?)
+            + self.purge_sessions(now).await?
+            + self.purge_revocations(now).await?)
+    }
+
+    /// Runs `sql`, a DELETE of at most `$2` rows picked by a subquery using
+    /// `now` as `$1`, until a batch deletes fewer than [`PURGE_BATCH`].
+    /// Returns the rows deleted in all.
+    pub(crate) async fn purge_in_batches(&self, sql: &str, now: i64) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let deleted = on_pool!(self, p => sqlx::query(sql)
+                .bind(now)
+                .bind(PURGE_BATCH)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))?;
+            total += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     /// Closes every connection of the pool, waiting for checked-out ones to

@@ -18,6 +18,9 @@ pub struct RefreshFamily {
     pub session_id: Option<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The absolute end of the family, whatever its tokens' own expiry says;
+    /// `None` for no such limit.
+    pub expires_at: Option<i64>,
 }
 
 /// One refresh token of a family, by the hash of its value.
@@ -53,6 +56,7 @@ struct LookupRow {
     session_id: Option<String>,
     family_created_at: i64,
     revoked_at: Option<i64>,
+    family_expires_at: Option<i64>,
 }
 
 impl From<LookupRow> for RefreshLookup {
@@ -67,6 +71,7 @@ impl From<LookupRow> for RefreshLookup {
                 session_id: r.session_id,
                 created_at: r.family_created_at,
                 revoked_at: r.revoked_at,
+                expires_at: r.family_expires_at,
             },
             token: RefreshToken {
                 token_hash: r.token_hash,
@@ -79,6 +84,14 @@ impl From<LookupRow> for RefreshLookup {
     }
 }
 
+const FAMILY_COLUMNS: &str =
+    "id, client_id, user_id, scope, auth_time, session_id, created_at, revoked_at, expires_at";
+
+/// Revokes (at `$2`) the live families of client `$1`; shared with
+/// `delete_client`, which runs it inside its own transaction.
+pub(crate) const REVOKE_FAMILIES_OF_CLIENT: &str =
+    "UPDATE refresh_families SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL";
+
 impl Store {
     /// Starts a family with its first token, in one transaction. The token
     /// joins `family` whatever its own `family_id` says.
@@ -87,13 +100,13 @@ impl Store {
         family: &RefreshFamily,
         token: &RefreshToken,
     ) -> Result<(), StoreError> {
+        let insert_family = format!(
+            "INSERT INTO refresh_families ({FAMILY_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO refresh_families \
-                 (id, client_id, user_id, scope, auth_time, session_id, created_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
+            sqlx::query(&insert_family)
             .bind(&family.id)
             .bind(&family.client_id)
             .bind(&family.user_id)
@@ -102,6 +115,7 @@ impl Store {
             .bind(&family.session_id)
             .bind(family.created_at)
             .bind(family.revoked_at)
+            .bind(family.expires_at)
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -131,7 +145,7 @@ impl Store {
             "SELECT t.token_hash, t.family_id, t.created_at AS token_created_at, \
                     t.expires_at, t.rotated_at, f.client_id, f.user_id, f.scope, \
                     f.auth_time, f.session_id, f.created_at AS family_created_at, \
-                    f.revoked_at \
+                    f.revoked_at, f.expires_at AS family_expires_at \
              FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
              WHERE t.token_hash = $1",
         )
@@ -139,6 +153,12 @@ impl Store {
         .fetch_optional(p)
         .await)?;
         Ok(row.map(RefreshLookup::from))
+    }
+
+    /// Looks a family up by id.
+    pub async fn family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
+        let sql = format!("SELECT {FAMILY_COLUMNS} FROM refresh_families WHERE id = $1");
+        Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
     }
 
     /// Marks `old_hash` rotated at `now` and adds `new` to the same family, in
@@ -206,28 +226,49 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Revokes at `now` every live family issued to a client (the client is
+    /// kept). Returns how many this call revoked; earlier revocation times
+    /// are kept.
+    pub async fn revoke_families_of_client(
+        &self,
+        client_id: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query(REVOKE_FAMILIES_OF_CLIENT)
+            .bind(client_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
     /// Deletes tokens that expired before `now`, then families left with no
-    /// token. Returns the number of rows deleted (tokens plus families).
+    /// live token, each in batches. Returns the number of rows deleted
+    /// (tokens plus families).
     ///
-    /// Two autocommit statements, no enclosing transaction, so neither backend
-    /// holds a lock across both. A family goes only once its last token has
+    /// Autocommit statements, no enclosing transaction, so neither backend
+    /// holds a lock across batches. A family goes only once its last token has
     /// expired, and an expired token is never rotated, so no live token can be
     /// joining it meanwhile.
     pub(crate) async fn purge_refresh(&self, now: i64) -> Result<u64, StoreError> {
-        on_pool!(self, p => {
-            let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
-                .bind(now)
-                .execute(p)
-                .await?
-                .rows_affected();
-            let families = sqlx::query(
-                "DELETE FROM refresh_families WHERE NOT EXISTS \
-                 (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
+        let tokens = self
+            .purge_in_batches(
+                "DELETE FROM refresh_tokens WHERE token_hash IN (\
+                 SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+                now,
             )
-            .execute(p)
-            .await?
-            .rows_affected();
-            Ok(tokens + families)
-        })
+            .await?;
+        // Tokens went first, so "no live token" is "no token" but for one
+        // expiring meanwhile, which the cascade then takes along.
+        let families = self
+            .purge_in_batches(
+                "DELETE FROM refresh_families WHERE id IN (\
+                 SELECT f.id FROM refresh_families f WHERE NOT EXISTS (\
+                 SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.expires_at >= $1) \
+                 LIMIT $2)",
+                now,
+            )
+            .await?;
+        Ok(tokens + families)
     }
 }

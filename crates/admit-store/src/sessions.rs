@@ -141,15 +141,14 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?)
     }
 
-    /// Deletes sessions that expired before `now`, revoked or not. Returns
-    /// how many.
+    /// Deletes sessions that expired before `now`, revoked or not, in
+    /// batches. Returns how many.
     pub(crate) async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
-        Ok(
-            on_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?,
+        self.purge_in_batches(
+            "DELETE FROM sessions WHERE id IN (\
+             SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)",
+            now,
         )
+        .await
     }
 }

@@ -21,6 +21,10 @@ pub struct FileConfig {
     pub audience: Option<String>,
     pub access_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub code_ttl: Option<i64>,
+    pub session_ttl: Option<i64>,
+    pub key_rotation_interval: Option<i64>,
     pub hs256_secret_file: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: Option<String>,
@@ -71,4 +75,25 @@ pub fn issuer(text: &str) -> anyhow::Result<String> {
 pub fn algorithm(text: &str) -> anyhow::Result<Algorithm> {
     text.parse()
         .map_err(|_| anyhow::anyhow!("unknown algorithm {text:?} (EdDSA, ES256, RS256 or HS256)"))
+}
+
+/// The master key as configured: the key itself, or a file holding it; `None` means
+/// the default file in the data directory.
+pub fn master_key(
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+    file: &FileConfig,
+) -> anyhow::Result<Option<String>> {
+    match (key, key_file.or_else(|| file.master_key_file.clone())) {
+        (Some(key), _) => Ok(Some(key)),
+        (None, Some(path)) => Ok(Some(read_secret_file(&path)?)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A secret kept in a file, without its trailing newline.
+pub fn read_secret_file(path: &Path) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }

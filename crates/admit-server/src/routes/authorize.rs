@@ -3,7 +3,6 @@
 
 use admit_oauth::OAuthError;
 use admit_oauth::authorize::{self, AuthorizeRequest, Next, SessionView, Target};
-use admit_oauth::code::CODE_LIFETIME;
 use admit_oauth::form::Params;
 use admit_oauth::scope::Scope;
 use admit_oauth::secret;
@@ -214,7 +213,7 @@ pub async fn issue_code(
             code_challenge_method: request.code_challenge.as_ref().map(|_| "S256".to_owned()),
             auth_time: session.auth_time,
             created_at: now,
-            expires_at: now + CODE_LIFETIME,
+            expires_at: now + state.settings.code_ttl,
             used_at: None,
             family_id: None,
         })

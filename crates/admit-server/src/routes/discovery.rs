@@ -7,11 +7,15 @@ use axum::response::IntoResponse;
 use crate::state::AppState;
 
 pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
-    json(state.metadata.clone(), "public, max-age=300")
+    json(state.metadata.clone(), JWKS_CACHE)
 }
 
+/// A next key is published [`MIN_NEXT_AGE`](crate::keyring::MIN_NEXT_AGE) before it
+/// signs, which is longer than this, so a cached JWKS never lacks a signing key.
+const JWKS_CACHE: &str = "public, max-age=300";
+
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    json(state.jwks.clone(), "public, max-age=300")
+    json(state.keys().jwks_json.clone(), JWKS_CACHE)
 }
 
 fn json(body: String, cache: &'static str) -> impl IntoResponse {

@@ -131,7 +131,8 @@ async fn confirmed(
 /// hint identifies, it does not authorise), but the signature and issuer must hold.
 fn hint_audience(state: &AppState, hint: &str) -> Option<String> {
     let jwt = UnverifiedJwt::parse(hint).ok()?;
-    let key = state.own_keys.find(&jwt).ok()?;
+    let keys = state.keys();
+    let key = keys.verifying_keys().find(&jwt).ok()?;
     let claims = jwt.verify(key, &[jwt.alg()]).ok()?;
     (claims.get("iss")?.as_str()? == state.settings.issuer).then_some(())?;
     claims.get("aud")?.as_str().map(str::to_owned)
@@ -144,7 +145,7 @@ async fn end_session(
 ) -> Result<Response, ApiError> {
     let now = now();
     if let Some(session) = browser::session(state, headers, now).await? {
-        state.store.revoke_session(&session.id, now).await?;
+        crate::revocation::session(&state.store, &session.id, now).await?;
     }
     let clear = state.cookies.set(state.cookies.session, "", 0);
     let mut response = match after.redirect {

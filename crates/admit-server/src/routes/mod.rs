@@ -4,7 +4,9 @@ mod authorize;
 mod discovery;
 mod form;
 mod interaction;
+mod introspect;
 mod logout;
+mod revocations;
 pub(crate) mod token;
 mod userinfo;
 
@@ -32,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(interaction::login))
         .route("/consent", post(interaction::consent))
         .route("/oauth2/token", post(token::token))
+        .route("/oauth2/introspect", post(introspect::introspect))
+        .route("/oauth2/revoke", post(introspect::revoke))
+        .route("/oauth2/revocations", get(revocations::stream))
         .route(
             "/oauth2/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -1,7 +1,6 @@
 //! `GET|POST /oauth2/userinfo` (OpenID Connect Core §5.3): the claims the access
 //! token's scopes allow, for the user it was issued for.
 
-use admit_jose::Validation;
 use admit_oauth::scope::Scope;
 use admit_oauth::userinfo::{UserProfile, claims};
 use axum::Json;
@@ -39,24 +38,15 @@ pub async fn userinfo(
             }
         },
     };
-    let mut validation = Validation::access_token(&state.settings.issuer, &state.settings.audience);
-    validation.algorithms.push(admit_jose::Algorithm::HS256);
-    let claims_in = state
-        .own_keys
-        .verify(token, &validation, now())
-        .map_err(|_| {
+    let claims_in = crate::own_tokens::live_access_token(&state, token, now())
+        .await?
+        .ok_or_else(|| {
             unauthorized(
                 Some("invalid_token"),
-                "the access token is invalid or expired",
+                "the access token is invalid, expired or revoked",
             )
         })?;
-    let scope = Scope::from_tokens(
-        claims_in
-            .get("scope")
-            .and_then(|s| s.as_str())
-            .unwrap_or_default()
-            .split_ascii_whitespace(),
-    );
+    let scope = Scope::from_tokens(claims_in.scopes());
     if !scope.contains("openid") {
         return Err(ApiError::Bearer(
             StatusCode::FORBIDDEN,
@@ -64,11 +54,7 @@ pub async fn userinfo(
             "the openid scope is required",
         ));
     }
-    let sub = claims_in
-        .get("sub")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default();
-    let Some(user) = state.store.user_by_id(sub).await? else {
+    let Some(user) = state.store.user_by_id(&claims_in.sub).await? else {
         return Err(unauthorized(
             Some("invalid_token"),
             "the user no longer exists",

@@ -1,5 +1,5 @@
-//! Clients: every field round-trips, including empty lists, no secret and no
-//! ID-token algorithm.
+//! Clients: every field round-trips, including empty lists, no secret, no
+//! ID-token algorithm and no per-client lifetimes.
 
 use admit_store::{Client, Store, StoreError};
 
@@ -22,6 +22,10 @@ fn confidential() -> Client {
         skip_consent: true,
         require_pkce: false,
         id_token_alg: Some("ES256".into()),
+        access_token_ttl: Some(300),
+        refresh_token_ttl: Some(86_400),
+        refresh_idle_ttl: Some(3_600),
+        may_introspect: true,
         created_at: 1_700_000_000,
     }
 }
@@ -39,6 +43,10 @@ fn public_empty() -> Client {
         skip_consent: false,
         require_pkce: true,
         id_token_alg: None,
+        access_token_ttl: None,
+        refresh_token_ttl: None,
+        refresh_idle_ttl: None,
+        may_introspect: false,
         created_at: 0,
     }
 }

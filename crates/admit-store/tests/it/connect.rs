@@ -24,7 +24,7 @@ pub async fn case_migrations_rerun(store: Store, url: String) {
 }
 
 /// Rows inserted naming only the columns of 0001, as an older admit wrote
-/// them, read with the defaults of 0002.
+/// them, read with the defaults of 0002 and 0003.
 pub async fn case_rows_from_0001_read(store: Store, url: String) {
     let statements = [
         "INSERT INTO users (id, username, password_hash, email, name, created_at, updated_at) \
@@ -33,6 +33,10 @@ pub async fn case_rows_from_0001_read(store: Store, url: String) {
          post_logout_redirect_uris, scopes, skip_consent, require_pkce, created_at) \
          VALUES ('old', NULL, TRUE, NULL, 'authorization_code', '[]', '[]', 'openid', \
          FALSE, TRUE, 1)",
+        "INSERT INTO signing_keys (kid, alg, state, private_key_enc, public_jwk, created_at) \
+         VALUES ('k1', 'EdDSA', 'current', X'00', NULL, 1)",
+        "INSERT INTO refresh_families (id, client_id, user_id, scope, auth_time, created_at, \
+         revoked_at) VALUES ('f1', 'old', NULL, 'openid', NULL, 1, NULL)",
     ];
     match store.backend() {
         "sqlite" => {
@@ -54,6 +58,19 @@ pub async fn case_rows_from_0001_read(store: Store, url: String) {
     assert!(!alice.email_verified);
     let old = store.client("old").await.unwrap().unwrap();
     assert_eq!(old.id_token_alg, None);
+    assert_eq!(
+        (
+            old.access_token_ttl,
+            old.refresh_token_ttl,
+            old.refresh_idle_ttl
+        ),
+        (None, None, None)
+    );
+    assert!(!old.may_introspect);
+    let k1 = &store.list_keys().await.unwrap()[0];
+    assert_eq!((k1.activated_at, k1.retired_at), (None, None));
+    let f1 = store.family("f1").await.unwrap().unwrap();
+    assert_eq!((f1.session_id, f1.expires_at), (None, None));
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod connect;
 mod consents;
 mod keys;
 mod refresh;
+mod revocations;
 mod sessions;
 mod users;
 
@@ -130,12 +131,24 @@ storage_tests! {
     client_round_trip => clients::case_client_round_trip,
     delete_client_revokes_families => clients::case_delete_client_revokes,
     signing_keys => keys::case_keys,
+    key_rotate => keys::case_rotate,
+    key_rotate_without_next => keys::case_rotate_without_next,
+    key_rotate_refusals_change_nothing => keys::case_rotate_refusals,
+    key_rotate_race => keys::case_rotate_race,
+    key_delete_retired_before => keys::case_delete_retired_before,
     refresh_insert_and_lookup => refresh::case_insert_and_lookup,
     refresh_insert_is_atomic => refresh::case_insert_is_atomic,
     refresh_rotate => refresh::case_rotate,
     refresh_rotate_race => refresh::case_rotate_race,
     refresh_revoke_family => refresh::case_revoke_family,
     refresh_purge_expired => refresh::case_purge_expired,
+    refresh_purge_in_batches => refresh::case_purge_in_batches,
+    refresh_family_lookup => refresh::case_family_lookup,
+    refresh_revoke_families_of_client => refresh::case_revoke_families_of_client,
+    revocation_feed => revocations::case_feed,
+    revocation_feed_order_under_concurrency => revocations::case_feed_order,
+    revocation_is_revoked => revocations::case_is_revoked,
+    revocation_purge_expired => revocations::case_purge_expired,
     session_insert_lookup_revoke => sessions::case_insert_lookup_revoke,
     session_revoke_revokes_families => sessions::case_revoke_revokes_families,
     session_revoke_user_sessions => sessions::case_revoke_user_sessions,
@@ -175,6 +188,7 @@ fn family(id: &str, client_id: &str, user_id: Option<&str>) -> RefreshFamily {
         session_id: None,
         created_at: 1_000,
         revoked_at: None,
+        expires_at: None,
     }
 }
 
@@ -192,6 +206,10 @@ fn client(client_id: &str) -> Client {
         skip_consent: false,
         require_pkce: true,
         id_token_alg: None,
+        access_token_ttl: None,
+        refresh_token_ttl: None,
+        refresh_idle_ttl: None,
+        may_introspect: false,
         created_at: 1_000,
     }
 }

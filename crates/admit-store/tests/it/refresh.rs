@@ -1,12 +1,13 @@
 //! Refresh families and tokens: lookup, rotation (and its race), revocation,
-//! purge.
+//! purge (in batches).
 
 use admit_store::{RefreshLookup, Store, StoreError};
 
-use crate::{family, token};
+use crate::{family, revoked_at, token};
 
 pub async fn case_insert_and_lookup(store: Store) {
-    let f = family("f1", "app", Some("u1"));
+    let mut f = family("f1", "app", Some("u1"));
+    f.expires_at = Some(90_000);
     let t = token(&[0xde, 0xad, 0x00, 0xff], "f1", 1_000, 5_000);
     store.insert_refresh_family(&f, &t).await.unwrap();
 
@@ -224,5 +225,113 @@ pub async fn case_purge_expired(store: Store) {
         .insert_refresh_family(&family("f1", "app", None), &token(b"a3", "f1", now, 20_000))
         .await
         .unwrap();
+    assert_eq!(store.purge_expired(now).await.unwrap(), 0);
+}
+
+pub async fn case_family_lookup(store: Store) {
+    let mut f = family("f1", "app", Some("u1"));
+    f.session_id = Some("s1".into());
+    f.expires_at = Some(90_000);
+    store
+        .insert_refresh_family(&f, &token(b"t1", "f1", 1_000, 5_000))
+        .await
+        .unwrap();
+    assert_eq!(store.family("f1").await.unwrap(), Some(f));
+    assert_eq!(store.family("f2").await.unwrap(), None);
+}
+
+pub async fn case_revoke_families_of_client(store: Store) {
+    for (f, c, t) in [
+        ("f1", "web", b"t1"),
+        ("f2", "web", b"t2"),
+        ("f3", "cli", b"t3"),
+    ] {
+        store
+            .insert_refresh_family(&family(f, c, Some("u1")), &token(t, f, 1_000, 9_000))
+            .await
+            .unwrap();
+    }
+    assert!(store.revoke_refresh_family("f2", 1_500).await.unwrap());
+    // f2 was already revoked: only f1 counts, and f2 keeps its first time.
+    assert_eq!(
+        store.revoke_families_of_client("web", 2_000).await.unwrap(),
+        1
+    );
+    assert_eq!(revoked_at(&store, b"t1").await, Some(2_000));
+    assert_eq!(revoked_at(&store, b"t2").await, Some(1_500));
+    assert_eq!(revoked_at(&store, b"t3").await, None);
+    assert_eq!(
+        store.revoke_families_of_client("web", 3_000).await.unwrap(),
+        0
+    );
+    // The client itself is not touched; there is none here, and that is fine.
+    assert_eq!(store.client("web").await.unwrap(), None);
+}
+
+/// More expired rows than one purge batch holds (500): every expired token
+/// and emptied family goes, over several statements, and nothing live does.
+pub async fn case_purge_in_batches(store: Store) {
+    const EXPIRED: usize = 1_200;
+    const WRITERS: usize = 4;
+    let now = 10_000;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in (w..EXPIRED).step_by(WRITERS) {
+                    let id = format!("old{i}");
+                    let t = token(id.as_bytes(), &id, 1_000, now - 1);
+                    store
+                        .insert_refresh_family(&family(&id, "app", None), &t)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    // Live: five families whose tokens expire exactly at `now` (kept), one
+    // of them also holding an expired token (not kept).
+    for i in 0..5 {
+        let id = format!("live{i}");
+        store
+            .insert_refresh_family(
+                &family(&id, "app", None),
+                &token(id.as_bytes(), &id, 1_000, now),
+            )
+            .await
+            .unwrap();
+    }
+    let next = token(b"live1-next", "", 2_000, 20_000);
+    assert!(store.rotate_refresh(b"live1", &next, 2_000).await.unwrap());
+    let last = token(b"live1-last", "", 3_000, now - 1);
+    assert!(
+        store
+            .rotate_refresh(b"live1-next", &last, 3_000)
+            .await
+            .unwrap()
+    );
+
+    // 1200 tokens and their families, and live1-last.
+    assert_eq!(
+        store.purge_expired(now).await.unwrap(),
+        2 * EXPIRED as u64 + 1
+    );
+    for gone in ["old0", "old499", "old500", "old1199", "live1-last"] {
+        assert_eq!(store.refresh_token(gone.as_bytes()).await.unwrap(), None);
+    }
+    assert_eq!(store.family("old777").await.unwrap(), None);
+    for kept in ["live0", "live1", "live1-next", "live2", "live3", "live4"] {
+        assert!(
+            store
+                .refresh_token(kept.as_bytes())
+                .await
+                .unwrap()
+                .is_some(),
+            "{kept}"
+        );
+    }
     assert_eq!(store.purge_expired(now).await.unwrap(), 0);
 }

@@ -42,6 +42,18 @@ pub enum Command {
         /// Algorithm of its ID tokens: RS256 (default), ES256 or EdDSA
         #[arg(long)]
         id_token_alg: Option<String>,
+        /// A resource server: may introspect any token and follow the revocation stream
+        #[arg(long)]
+        introspect: bool,
+        /// Its access-token lifetime in seconds, at most 86400 [default: the server's]
+        #[arg(long)]
+        access_token_ttl: Option<i64>,
+        /// Its absolute refresh-token lifetime in seconds [default: the server's]
+        #[arg(long)]
+        refresh_token_ttl: Option<i64>,
+        /// Its refresh-token idle lifetime in seconds [default: the server's]
+        #[arg(long)]
+        refresh_idle_ttl: Option<i64>,
         /// Read the client secret from standard input instead of generating one
         #[arg(long, conflicts_with = "public")]
         secret_stdin: bool,
@@ -69,6 +81,10 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             skip_consent,
             allow_no_pkce,
             id_token_alg,
+            introspect,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_idle_ttl,
             secret_stdin,
             name,
         } => {
@@ -82,6 +98,22 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
                 check_redirect_uri(uri)?;
             }
+            for (name, ttl) in [
+                ("--access-token-ttl", access_token_ttl),
+                ("--refresh-token-ttl", refresh_token_ttl),
+                ("--refresh-idle-ttl", refresh_idle_ttl),
+            ] {
+                ensure!(
+                    ttl.is_none_or(|t| t > 0),
+                    "{name} must be a positive number of seconds"
+                );
+            }
+            ensure!(
+                access_token_ttl
+                    .is_none_or(|t| t <= admit_server::revocation::MAX_ACCESS_TOKEN_TTL),
+                "--access-token-ttl may be at most {} seconds",
+                admit_server::revocation::MAX_ACCESS_TOKEN_TTL
+            );
             if let Some(alg) = &id_token_alg {
                 ensure!(
                     ["RS256", "ES256", "EdDSA"].contains(&alg.as_str()),
@@ -112,6 +144,10 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 skip_consent,
                 require_pkce: !allow_no_pkce,
                 id_token_alg,
+                access_token_ttl,
+                refresh_token_ttl,
+                refresh_idle_ttl,
+                may_introspect: introspect,
                 created_at: now(),
             };
             match store.insert_client(&client).await {
@@ -150,16 +186,23 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 "skip_consent": c.skip_consent,
                 "require_pkce": c.require_pkce,
                 "id_token_alg": c.id_token_alg,
+                "may_introspect": c.may_introspect,
+                "access_token_ttl": c.access_token_ttl,
+                "refresh_token_ttl": c.refresh_token_ttl,
+                "refresh_idle_ttl": c.refresh_idle_ttl,
                 "scopes": c.scopes,
                 "created_at": c.created_at,
             });
             println!("{}", serde_json::to_string_pretty(&show)?);
         }
         Command::Remove { client_id } => {
+            let now = now();
+            // The store ends the client's refresh tokens; the event ends its access tokens.
             ensure!(
-                store.delete_client(&client_id, now()).await?,
+                store.delete_client(&client_id, now).await?,
                 "no client {client_id:?}"
             );
+            admit_server::revocation::client(store, &client_id, now).await?;
             println!("removed client {client_id}");
         }
     }

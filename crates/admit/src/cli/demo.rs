@@ -99,6 +99,10 @@ async fn register_site(store: &Store, site_url: &str) -> anyhow::Result<String> 
             skip_consent: false,
             require_pkce: true,
             id_token_alg: None,
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            refresh_idle_ttl: None,
+            may_introspect: false,
             created_at: now,
         })
         .await?;

@@ -5,6 +5,7 @@ mod consents;
 mod demo;
 mod keys;
 mod serve;
+mod sessions;
 mod token;
 mod users;
 
@@ -55,7 +56,10 @@ enum Command {
     /// See and withdraw users' consents to clients
     #[command(subcommand)]
     Consent(consents::Command),
-    /// Inspect signing keys
+    /// See and end SSO sessions
+    #[command(subcommand)]
+    Session(sessions::Command),
+    /// Manage signing keys
     #[command(subcommand)]
     Keys(keys::Command),
     /// Decode or verify a JWT
@@ -74,7 +78,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(cmd) => users::run(cmd, &open().await?).await,
         Command::Client(cmd) => clients::run(cmd, &open().await?).await,
         Command::Consent(cmd) => consents::run(cmd, &open().await?).await,
-        Command::Keys(cmd) => keys::run(cmd, &open().await?).await,
+        Command::Session(cmd) => sessions::run(cmd, &open().await?).await,
+        Command::Keys(cmd) => {
+            let master = keys::MasterKeySource {
+                data_dir: &data_dir,
+                file: &file,
+            };
+            keys::run(cmd, &open().await?, master).await
+        }
         Command::Token(cmd) => token::run(cmd).await,
     }
 }

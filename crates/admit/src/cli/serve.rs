@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use admit_jose::Algorithm;
 use admit_server::Settings;
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::config::{self, FileConfig};
 
@@ -36,12 +36,25 @@ pub struct Args {
     /// `aud` of access tokens, which resource servers must check [default: the issuer]
     #[arg(long, env = "ADMIT_AUDIENCE")]
     audience: Option<String>,
-    /// Access-token lifetime in seconds [default: 600]
+    /// Access-token lifetime in seconds, at most 86400 [default: 600]
     #[arg(long, env = "ADMIT_ACCESS_TOKEN_TTL")]
     access_token_ttl: Option<i64>,
-    /// Refresh-token lifetime in seconds [default: 2592000, 30 days]
+    /// Absolute refresh-token lifetime in seconds, from the login [default: 2592000, 30 days]
     #[arg(long, env = "ADMIT_REFRESH_TOKEN_TTL")]
     refresh_token_ttl: Option<i64>,
+    /// A refresh token unused this many seconds expires [default: 604800, 7 days]
+    #[arg(long, env = "ADMIT_REFRESH_IDLE_TTL")]
+    refresh_idle_ttl: Option<i64>,
+    /// Authorization-code lifetime in seconds, at most 600 [default: 60]
+    #[arg(long, env = "ADMIT_CODE_TTL")]
+    code_ttl: Option<i64>,
+    /// SSO session lifetime in seconds [default: 43200, 12 hours]
+    #[arg(long, env = "ADMIT_SESSION_TTL")]
+    session_ttl: Option<i64>,
+    /// Rotate signing keys on their own every this many seconds; 0 turns it off
+    /// [default: 2592000, 30 days]
+    #[arg(long, env = "ADMIT_KEY_ROTATION_INTERVAL")]
+    key_rotation_interval: Option<i64>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "ADMIT_LOG_FORMAT")]
     log_format: Option<String>,
@@ -85,26 +98,62 @@ pub async fn run(
     if let Some(alg) = args.access_token_alg.or(file.access_token_alg.clone()) {
         settings.access_token_alg = config::algorithm(&alg)?;
     }
-    settings.access_token_ttl = positive(
-        "access token lifetime",
-        args.access_token_ttl.or(file.access_token_ttl),
-        settings.access_token_ttl,
-    )?;
-    settings.refresh_token_ttl = positive(
-        "refresh token lifetime",
-        args.refresh_token_ttl.or(file.refresh_token_ttl),
-        settings.refresh_token_ttl,
-    )?;
-    settings.master_key = match (
-        args.master_key,
-        args.master_key_file.or(file.master_key_file.clone()),
-    ) {
-        (Some(key), _) => Some(key),
-        (None, Some(path)) => Some(read_secret_file(&path)?),
-        (None, None) => None,
+    let lifetime = |what, flag: Option<i64>, in_file: Option<i64>, default: i64, max: i64| {
+        let value = positive(what, flag.or(in_file), default)?;
+        anyhow::ensure!(value <= max, "the {what} may be at most {max} seconds");
+        Ok::<i64, anyhow::Error>(value)
     };
+    settings.access_token_ttl = lifetime(
+        "access token lifetime",
+        args.access_token_ttl,
+        file.access_token_ttl,
+        settings.access_token_ttl,
+        admit_server::revocation::MAX_ACCESS_TOKEN_TTL,
+    )?;
+    settings.refresh_token_ttl = lifetime(
+        "refresh token lifetime",
+        args.refresh_token_ttl,
+        file.refresh_token_ttl,
+        settings.refresh_token_ttl,
+        i64::MAX / 4,
+    )?;
+    settings.refresh_idle_ttl = lifetime(
+        "refresh idle lifetime",
+        args.refresh_idle_ttl,
+        file.refresh_idle_ttl,
+        settings.refresh_idle_ttl,
+        i64::MAX / 4,
+    )?;
+    // RFC 6749 §4.1.2: a maximum code lifetime of 10 minutes is RECOMMENDED.
+    settings.code_ttl = lifetime(
+        "code lifetime",
+        args.code_ttl,
+        file.code_ttl,
+        settings.code_ttl,
+        600,
+    )?;
+    settings.session_ttl = lifetime(
+        "session lifetime",
+        args.session_ttl,
+        file.session_ttl,
+        settings.session_ttl,
+        i64::MAX / 4,
+    )?;
+    match args.key_rotation_interval.or(file.key_rotation_interval) {
+        Some(0) => settings.key_rotation_interval = None,
+        Some(seconds) => {
+            let min = admit_server::keyring::MIN_NEXT_AGE;
+            anyhow::ensure!(
+                seconds >= min,
+                "the key rotation interval must be 0 (off) or at least {min} seconds"
+            );
+            settings.key_rotation_interval = Some(seconds);
+        }
+        None => {}
+    }
+    settings.master_key = config::master_key(args.master_key, args.master_key_file, file)?;
     if let Some(path) = args.hs256_secret_file.or(file.hs256_secret_file.clone()) {
-        settings.hs256_secret = Some(read_secret_file(&path)?.into_bytes());
+        settings.hs256_secret = Some(config::read_secret_file(&path)?.into_bytes());
     }
     if settings.access_token_alg == Algorithm::HS256 && settings.hs256_secret.is_none() {
         bail!("--access-token-alg HS256 needs --hs256-secret-file");
@@ -157,12 +206,6 @@ fn positive(what: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64>
         Some(v) if v > 0 => Ok(v),
         Some(v) => bail!("the {what} must be a positive number of seconds, not {v}"),
     }
-}
-
-fn read_secret_file(path: &std::path::Path) -> anyhow::Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 fn init_logging(format: &str) -> anyhow::Result<()> {

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use admit_server::{now, password, random_token};
+use admit_server::{now, password, random_token, revocation};
 use admit_store::{Store, StoreError, User};
-use anyhow::{bail, ensure};
+use anyhow::{Context, bail, ensure};
 use clap::Subcommand;
 
 use super::read_stdin_line;
@@ -80,23 +80,33 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Remove { username } => {
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .with_context(|| format!("no user {username:?}"))?;
+            let now = now();
+            // The store ends the user's sessions and refresh tokens in the same change;
+            // the event ends their access tokens at resource servers that follow it.
             ensure!(
-                store.delete_user(&username, now()).await?,
+                store.delete_user(&username, now).await?,
                 "no user {username:?}"
             );
+            revocation::user(store, &user.id, now).await?;
             println!("removed user {username}");
         }
         Command::Passwd { username, .. } => {
-            ensure!(
-                store.user_by_username(&username).await?.is_some(),
-                "no user {username:?}"
-            );
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .with_context(|| format!("no user {username:?}"))?;
             let hash = password::hash(&new_password()?);
+            let now = now();
             ensure!(
-                store.set_password(&username, &hash, now()).await?,
+                store.set_password(&username, &hash, now).await?,
                 "no user {username:?}"
             );
-            println!("changed the password of {username}");
+            revocation::user(store, &user.id, now).await?;
+            println!("changed the password of {username}; their sessions and tokens are revoked");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,45 @@
+//! Ending access before tokens expire. Each function changes the stored state and
+//! records a revocation event; introspection consults the events, and the revocation
+//! stream publishes them to resource servers that verify JWTs locally.
+
+use admit_store::{Store, StoreError};
+
+/// Access tokens live at most this long, so an event can be forgotten after it.
+pub const MAX_ACCESS_TOKEN_TTL: i64 = 24 * 3600;
+
+/// An SSO session: its refresh tokens and the access tokens carrying its `sid`.
+pub async fn session(store: &Store, session_id: &str, now: i64) -> Result<bool, StoreError> {
+    let revoked = store.revoke_session(session_id, now).await?;
+    event(store, "sid", session_id, now).await?;
+    Ok(revoked)
+}
+
+/// A refresh-token family: its refresh tokens and the access tokens carrying its `gid`.
+pub async fn family(store: &Store, family_id: &str, now: i64) -> Result<bool, StoreError> {
+    let revoked = store.revoke_refresh_family(family_id, now).await?;
+    event(store, "grant", family_id, now).await?;
+    Ok(revoked)
+}
+
+/// One access token, until it expires anyway.
+pub async fn access_token(store: &Store, jti: &str, exp: i64, now: i64) -> Result<(), StoreError> {
+    store.add_revocation("jti", jti, now, exp).await.map(drop)
+}
+
+/// Every token issued to a user until now (password change, removal). The store has
+/// already ended the user's sessions and refresh tokens in the same change.
+pub async fn user(store: &Store, user_id: &str, now: i64) -> Result<(), StoreError> {
+    event(store, "sub", user_id, now).await
+}
+
+/// Every token issued to a client until now (removal).
+pub async fn client(store: &Store, client_id: &str, now: i64) -> Result<(), StoreError> {
+    event(store, "client", client_id, now).await
+}
+
+async fn event(store: &Store, kind: &str, value: &str, now: i64) -> Result<(), StoreError> {
+    store
+        .add_revocation(kind, value, now, now + MAX_ACCESS_TOKEN_TTL)
+        .await
+        .map(drop)
+}

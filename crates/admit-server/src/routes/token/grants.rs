@@ -1,0 +1,205 @@
+//! The grants of the token endpoint: authorization code (RFC 6749 §4.1.3), password
+//! (§4.3), client credentials (§4.4) and refresh (§6, with RFC 9700 §4.14.2 rotation).
+
+use admit_oauth::code::{self, IssuedCode, Redemption};
+use admit_oauth::refresh::{self, Decision, StoredRefresh};
+use admit_oauth::scope::Scope;
+use admit_oauth::token::TokenResponse;
+use admit_oauth::{ErrorCode, OAuthError, secret};
+use admit_store::{CodeRedemption, RefreshLookup};
+
+use super::TokenClient;
+use super::issue::{Login, access_token, id_token, refresh_row, user_tokens};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{now, random_token, revocation};
+
+/// A code works once; a second presentation revokes what the first one issued
+/// (RFC 6749 §4.1.2, RFC 9700 §4.5).
+pub async fn authorization_code(
+    state: &AppState,
+    client: &TokenClient,
+    presented: &str,
+    redemption: &Redemption<'_>,
+) -> Result<TokenResponse, ApiError> {
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let now = now();
+    let code = match state
+        .store
+        .consume_code(&secret::hash(presented), now)
+        .await?
+    {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::Replayed(code) => {
+            if let Some(family) = &code.family_id {
+                tracing::warn!(client_id = %code.client_id, "authorization code replayed: revoking the tokens issued from it");
+                revocation::family(&state.store, family, now).await?;
+            }
+            return Err(invalid().into());
+        }
+        CodeRedemption::Unknown => return Err(invalid().into()),
+    };
+    let issued = IssuedCode {
+        client_id: &code.client_id,
+        redirect_uri: &code.redirect_uri,
+        code_challenge: code.code_challenge.as_deref(),
+        expires_at: code.expires_at,
+    };
+    code::check(&issued, redemption, now)?;
+    // The user may have logged out in the seconds since the code was issued.
+    let session = state.store.session(&code.session_id).await?;
+    if !session.is_some_and(|s| s.revoked_at.is_none() && now < s.expires_at) {
+        return Err(invalid().into());
+    }
+    let scope = Scope::parse(&code.scope).unwrap_or_default();
+    let login = Login {
+        user_id: &code.user_id,
+        auth_time: code.auth_time,
+        session_id: Some(&code.session_id),
+        nonce: code.nonce.as_deref(),
+    };
+    let (response, family) = user_tokens(state, client, &scope, &login, now).await?;
+    if let Some(family) = family {
+        state
+            .store
+            .set_code_family(&code.code_hash, &family)
+            .await?;
+    }
+    Ok(response)
+}
+
+/// The resource owner's username and password.
+pub async fn password(
+    state: &AppState,
+    client: &TokenClient,
+    username: &str,
+    password: String,
+    scope: Option<&str>,
+) -> Result<TokenResponse, ApiError> {
+    let scope = Scope::grant(scope, &client.client.scopes)?;
+    let user = state.store.user_by_username(username).await?;
+    // Unknown users are checked against a dummy hash: same work, same answer.
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    if !state.passwords.verify(password, phc).await {
+        return Err(OAuthError::invalid_grant("wrong username or password").into());
+    }
+    let user = user.expect("verified users exist");
+    let now = now();
+    let login = Login {
+        user_id: &user.id,
+        auth_time: now,
+        session_id: None,
+        nonce: None,
+    };
+    Ok(user_tokens(state, client, &scope, &login, now).await?.0)
+}
+
+/// Rotation: every refresh retires the presented token; a retired one presented again
+/// revokes its whole family.
+pub async fn refresh(
+    state: &AppState,
+    client: &TokenClient,
+    presented: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, ApiError> {
+    let old_hash = secret::hash(presented);
+    let found = state.store.refresh_token(&old_hash).await?;
+    let now = now();
+    let stored = found.as_ref().map(|f| StoredRefresh {
+        client_id: &f.family.client_id,
+        scope: Scope::parse(&f.family.scope).unwrap_or_default(),
+        expires_at: f.token.expires_at,
+        rotated: f.token.rotated_at.is_some(),
+        family_revoked: f.family.revoked_at.is_some(),
+    });
+    let scope = match refresh::judge(stored.as_ref(), &client.client.client_id, scope, now)? {
+        Decision::Rotate { scope } => scope,
+        Decision::Reuse => return Err(reuse(state, found.as_ref(), now).await),
+    };
+    let found = found.expect("judged tokens exist");
+    let family = &found.family;
+    let new_token = random_token(32);
+    let row = refresh_row(client, &new_token, family, now);
+    if !state.store.rotate_refresh(&old_hash, &row, now).await? {
+        // Another request rotated it first: this presentation is a reuse.
+        return Err(reuse(state, Some(&found), now).await);
+    }
+    let subject = family
+        .user_id
+        .as_deref()
+        .unwrap_or(&client.client.client_id);
+    let login = family.auth_time.map(|auth_time| Login {
+        user_id: subject,
+        auth_time,
+        session_id: family.session_id.as_deref(),
+        nonce: None,
+    });
+    let mut response = access_token(
+        state,
+        client,
+        subject,
+        &scope,
+        login.as_ref(),
+        Some(&family.id),
+        now,
+    )?;
+    response.refresh_token = Some(new_token);
+    // OpenID Connect Core §12.2: a refreshed ID token for the same session, without nonce.
+    if scope.contains("openid")
+        && let Some(login) = &login
+        && let Some(sid) = login.session_id
+    {
+        response.id_token = Some(id_token(
+            state,
+            client,
+            login,
+            sid,
+            &response.access_token,
+            now,
+        )?);
+    }
+    Ok(response)
+}
+
+/// A refresh token presented again: revoke its family, answer `invalid_grant`.
+async fn reuse(state: &AppState, found: Option<&RefreshLookup>, now: i64) -> ApiError {
+    let answer = OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let Some(found) = found else {
+        return answer.into();
+    };
+    tracing::warn!(
+        family = %found.family.id,
+        client_id = %found.family.client_id,
+        "refresh token reuse detected: revoking the token family"
+    );
+    match revocation::family(&state.store, &found.family.id, now).await {
+        Ok(_) => answer.into(),
+        Err(e) => e.into(),
+    }
+}
+
+/// Only confidential clients, no refresh token (§4.4.3), `sub` is the client.
+pub fn client_credentials(
+    state: &AppState,
+    client: &TokenClient,
+    scope: Option<&str>,
+) -> Result<TokenResponse, ApiError> {
+    if client.client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot use client credentials",
+        )
+        .into());
+    }
+    let scope = Scope::grant(scope, &client.client.scopes)?;
+    access_token(
+        state,
+        client,
+        &client.client.client_id,
+        &scope,
+        None,
+        None,
+        now(),
+    )
+}

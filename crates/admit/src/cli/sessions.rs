@@ -1,0 +1,78 @@
+//! `admit session ...`: SSO sessions; revoking one ends its refresh tokens and, where
+//! resource servers follow the revocation stream, its access tokens.
+
+use std::process::ExitCode;
+
+use admit_server::{now, revocation};
+use admit_store::Store;
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List sessions (live and ended)
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// End one session by id, or every session of a user
+    Revoke {
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        user: Option<String>,
+    },
+}
+
+pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
+    let user_id = |name: String| async move {
+        store
+            .user_by_username(&name)
+            .await?
+            .map(|u| u.id)
+            .with_context(|| format!("no user {name:?}"))
+    };
+    let now = now();
+    match cmd {
+        Command::List { user } => {
+            let user_id = match user {
+                Some(name) => Some(user_id(name).await?),
+                None => None,
+            };
+            println!(
+                "{:<24} {:<24} {:<11} {:<11} STATE",
+                "ID", "USER", "AUTH_TIME", "EXPIRES"
+            );
+            for s in store.list_sessions(user_id.as_deref()).await? {
+                let state = match s.revoked_at {
+                    Some(_) => "ended",
+                    None if s.expires_at <= now => "expired",
+                    None => "live",
+                };
+                println!(
+                    "{:<24} {:<24} {:<11} {:<11} {state}",
+                    s.id, s.user_id, s.auth_time, s.expires_at
+                );
+            }
+        }
+        Command::Revoke { id: Some(id), .. } => {
+            if store.session(&id).await?.is_none() {
+                bail!("no session {id:?}");
+            }
+            revocation::session(store, &id, now).await?;
+            println!("ended session {id}");
+        }
+        Command::Revoke {
+            user: Some(name), ..
+        } => {
+            let user_id = user_id(name.clone()).await?;
+            let sessions = store.list_sessions(Some(&user_id)).await?;
+            let live: Vec<_> = sessions.iter().filter(|s| s.revoked_at.is_none()).collect();
+            for s in &live {
+                revocation::session(store, &s.id, now).await?;
+            }
+            println!("ended {} session(s) of {name}", live.len());
+        }
+        Command::Revoke { .. } => bail!("give a session id or --user"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
