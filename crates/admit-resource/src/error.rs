@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use admit_jose::JoseError;
 use axum_core::body::Body;
 use axum_core::response::Response;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use thiserror::Error;
 
@@ -36,6 +36,17 @@ pub enum BearerError {
     /// The issuer's keys could not be fetched and none are known: 503.
     #[error("the issuer's keys are unavailable")]
     KeysUnavailable,
+    /// The token verifies but the issuer has revoked it: an entry of the revocation
+    /// stream matches it, or introspection answered `active: false` (RFC 7662 §2.2).
+    /// 401 `invalid_token`, like any other token that is no longer good.
+    #[error("the access token has been revoked")]
+    Revoked,
+    /// Revocation is checked and whether this token is revoked cannot be known now:
+    /// the revocation stream has been silent for longer than the bound (with
+    /// [`FailMode::Closed`](crate::FailMode::Closed)), or the introspection endpoint
+    /// did not answer. 503 with `Retry-After` (RFC 9110 §10.2.3).
+    #[error("the token's revocation state is unknown")]
+    RevocationUnknown,
 }
 
 /// Why a [`Verifier`](crate::Verifier) could not be built.
@@ -50,16 +61,33 @@ pub enum SetupError {
     IssuerMismatch { expected: String, found: String },
     #[error("the issuer metadata has no jwks_uri")]
     NoJwksUri,
+    /// The metadata lacks the endpoint the chosen revocation mode needs
+    /// (`introspection_endpoint` or `revocation_stream_endpoint`).
+    #[error("the issuer metadata has no {0}")]
+    NoEndpoint(&'static str),
     #[error("{0:?} is not a usable URL")]
     InvalidUrl(String),
     #[error("fetching the JWKS failed: {0}")]
     Jwks(#[source] FetchError),
     #[error("could not create the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    /// The revocation stream could not be followed up to its `ready` event: bad
+    /// client credentials (401), a client not allowed to follow it (403), or admit
+    /// unreachable.
+    #[error("following the revocation stream failed: {0}")]
+    RevocationStream(#[source] FetchError),
+    /// The introspection endpoint did not answer the start-up probe, or refused the
+    /// client's credentials (401).
+    #[error("the introspection endpoint failed: {0}")]
+    Introspection(#[source] FetchError),
     /// The builder's options contradict each other.
     #[error("invalid verifier configuration: {0}")]
     Config(&'static str),
 }
+
+/// Seconds a client should wait after a 503: the revocation stream's longest
+/// reconnection delay, and a reasonable pause for an introspection endpoint.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 impl BearerError {
     /// The HTTP answer, with `realm` in the challenge. Every answer has a JSON body
@@ -71,12 +99,15 @@ impl BearerError {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, Some("invalid_request")),
             Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
             Self::InsufficientScope { .. } => (StatusCode::FORBIDDEN, Some("insufficient_scope")),
-            Self::KeysUnavailable => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Self::KeysUnavailable | Self::RevocationUnknown => {
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
+            Self::Revoked => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
         };
         let description = self.description();
         let body_code = match self {
             Self::MissingToken => "unauthorized",
-            Self::KeysUnavailable => "temporarily_unavailable",
+            Self::KeysUnavailable | Self::RevocationUnknown => "temporarily_unavailable",
             _ => code.unwrap_or_default(),
         };
         let body = serde_json::json!({"error": body_code, "error_description": description});
@@ -86,6 +117,9 @@ impl BearerError {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Self::RevocationUnknown = self {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
         if status != StatusCode::SERVICE_UNAVAILABLE {
             // RFC 6750 §3: the challenge, with attributes as quoted strings.
             let mut challenge = format!("Bearer realm=\"{}\"", quotable(realm));
@@ -116,6 +150,10 @@ impl BearerError {
                 "the access token does not grant the scope this resource requires"
             }
             Self::KeysUnavailable => "the issuer's keys could not be fetched; try again later",
+            Self::Revoked => "the access token has been revoked",
+            Self::RevocationUnknown => {
+                "whether the access token has been revoked cannot be checked now; try again later"
+            }
         })
     }
 }
@@ -203,5 +241,21 @@ mod tests {
             challenge(BearerError::KeysUnavailable, "api"),
             (503, String::new())
         );
+    }
+
+    #[test]
+    fn revoked_is_invalid_token() {
+        let (status, header) = challenge(BearerError::Revoked, "api");
+        assert_eq!(status, 401);
+        assert!(header.contains(r#"error="invalid_token""#), "{header}");
+        assert!(header.contains("revoked"), "{header}");
+    }
+
+    #[test]
+    fn unknown_revocation_state_is_503_with_retry_after() {
+        let response = BearerError::RevocationUnknown.to_response("api");
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[RETRY_AFTER], RETRY_AFTER_SECONDS);
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
     }
 }

@@ -1,4 +1,5 @@
-//! The verifier: how it is configured, and how a token becomes trusted claims.
+//! The verifier: how it is configured, and how a token becomes trusted claims (and,
+//! in the revocation modes, is checked against admit's revocations).
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,12 +9,22 @@ use admit_jose::{AccessTokenClaims, Algorithm, JoseError, KeySet, UnverifiedJwt,
 use reqwest::Url;
 use serde_json::Value;
 
+use crate::credentials::ClientCredentials;
+use crate::discovery::Metadata;
+use crate::introspect::Introspector;
 use crate::jwks::{Keys, RemoteKeys};
-use crate::{BearerError, SetupError, discovery, fetch};
+use crate::stream::RevocationStream;
+use crate::{BearerError, FailMode, RevocationStatus, SetupError, discovery, fetch};
 
-/// Checks admit's access tokens locally with the issuer's keys.
+/// Push mode's default: fail closed after 30 s without contact.
+const DEFAULT_STREAM_FAILURE: (FailMode, Duration) = (FailMode::Closed, Duration::from_secs(30));
+
+/// Checks admit's access tokens locally with the issuer's keys, and with one of the
+/// revocation modes, whether they were revoked (see the
+/// [crate documentation](crate#revocation)).
 ///
-/// Cheap to clone: clones share the keys and their cache.
+/// Cheap to clone: clones share the keys, their cache and the revocation state. In
+/// push mode the task that follows the stream ends with the last clone.
 #[derive(Clone)]
 pub struct Verifier {
     inner: Arc<Inner>,
@@ -22,6 +33,14 @@ pub struct Verifier {
 struct Inner {
     validation: Validation,
     keys: Keys,
+    revocation: Revocation,
+}
+
+/// How revocation is checked once a token verified.
+enum Revocation {
+    Local,
+    Push(RevocationStream),
+    Introspection(Introspector),
 }
 
 /// Configures a [`Verifier`]; see [`Verifier::builder`].
@@ -35,6 +54,16 @@ pub struct VerifierBuilder {
     refetch_floor: Duration,
     jwks_max_age: Duration,
     client: Option<reqwest::Client>,
+    revocation: RevocationMode,
+    stream_failure: Option<(FailMode, Duration)>,
+    /// Both revocation modes were asked for.
+    conflicting_modes: bool,
+}
+
+enum RevocationMode {
+    Local,
+    Stream(ClientCredentials),
+    Introspection(ClientCredentials, Duration),
 }
 
 enum Source {
@@ -49,7 +78,7 @@ impl Verifier {
     ///
     /// Defaults: keys from discovery, algorithms EdDSA, ES256 and RS256, 30 s of
     /// leeway, a 30 s floor between refetches for unknown `kid`s, keys refreshed
-    /// when older than 5 min.
+    /// when older than 5 min, local revocation mode (no revocation check).
     pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> VerifierBuilder {
         VerifierBuilder {
             issuer: issuer.into(),
@@ -61,6 +90,9 @@ impl Verifier {
             refetch_floor: Duration::from_secs(30),
             jwks_max_age: Duration::from_secs(5 * 60),
             client: None,
+            revocation: RevocationMode::Local,
+            stream_failure: None,
+            conflicting_modes: false,
         }
     }
 
@@ -75,7 +107,30 @@ impl Verifier {
     /// Verifies an access token (the bare token, without `Bearer `) and returns its
     /// claims: signature with the issuer's key named by `kid`, `typ` `at+jwt`,
     /// an allowed algorithm, `iss`, `aud`, `exp`, `nbf` and `iat` (RFC 9068 §4).
+    /// Then, in a revocation mode, whether the token was revoked:
+    /// [`BearerError::Revoked`] if so, [`BearerError::RevocationUnknown`] when that
+    /// cannot be known and the mode fails closed.
     pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, BearerError> {
+        let claims = self.verify_locally(token).await?;
+        match &self.inner.revocation {
+            Revocation::Local => {}
+            Revocation::Push(stream) => stream.check(&claims)?,
+            Revocation::Introspection(introspector) => {
+                introspector.check(token, claims.exp).await?;
+            }
+        }
+        Ok(claims)
+    }
+
+    /// In push mode, the state of the revocation stream; `None` in the other modes.
+    pub fn revocation_status(&self) -> Option<RevocationStatus> {
+        match &self.inner.revocation {
+            Revocation::Push(stream) => Some(stream.status()),
+            Revocation::Local | Revocation::Introspection(_) => None,
+        }
+    }
+
+    async fn verify_locally(&self, token: &str) -> Result<AccessTokenClaims, BearerError> {
         let validation = &self.inner.validation;
         let jwt = UnverifiedJwt::parse(token)?;
         // Checked again by `Validation::verify`; here so that a token with a refused
@@ -108,10 +163,19 @@ impl Verifier {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let validation = &self.inner.validation;
+        let revocation = match &self.inner.revocation {
+            Revocation::Local => "local",
+            Revocation::Push(stream) => match stream.fail_mode() {
+                FailMode::Closed => "push (fail closed)",
+                FailMode::Open => "push (fail open)",
+            },
+            Revocation::Introspection(_) => "introspection",
+        };
         f.debug_struct("Verifier")
             .field("issuer", &validation.issuer)
             .field("audience", &validation.audience)
             .field("algorithms", &validation.algorithms)
+            .field("revocation", &revocation)
             .finish_non_exhaustive()
     }
 }
@@ -162,19 +226,78 @@ impl VerifierBuilder {
         self
     }
 
-    /// The client for discovery and JWKS fetches. Each fetch still has a 5 s
-    /// timeout; the default client also refuses redirects.
+    /// The client for discovery, JWKS fetches, introspection and the revocation
+    /// stream. Each request but the stream still has a 5 s timeout; the default
+    /// client also refuses redirects. The stream needs a client without a read
+    /// timeout shorter than admit's heartbeat (10 s).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
 
-    /// Checks the configuration and loads the keys: discovery and the first JWKS
-    /// fetch happen here, so a misconfigured API fails at start-up.
+    /// Push mode: follow admit's revocation stream (its metadata's
+    /// `revocation_stream_endpoint`) as this confidential client, and refuse tokens
+    /// a revocation matches. Checks stay local; a revocation takes effect within a
+    /// second or two. [`build`](Self::build) waits for the snapshot of current
+    /// revocations, and fails if the stream cannot be followed.
+    pub fn revocation_stream(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.conflicting_modes |= matches!(self.revocation, RevocationMode::Introspection(..));
+        self.revocation = RevocationMode::Stream(ClientCredentials::new(client_id, client_secret));
+        self
+    }
+
+    /// In push mode, what to do once the stream has been silent (no event, no
+    /// heartbeat) for longer than `bound`. Default: [`FailMode::Closed`] after 30 s.
+    pub fn stream_failure(mut self, mode: FailMode, bound: Duration) -> Self {
+        self.stream_failure = Some((mode, bound));
+        self
+    }
+
+    /// Introspection mode: after a token verified locally, ask admit's
+    /// `introspection_endpoint` (RFC 7662) as this confidential client whether it is
+    /// still active. An answer is remembered for `cache_ttl` at most and never past
+    /// the token's `exp` (`Duration::ZERO`: ask every time), for up to 10 000 tokens.
+    /// An endpoint that does not answer fails closed (503). [`build`](Self::build)
+    /// asks once about a made-up token, so wrong credentials fail at start-up.
+    pub fn introspection(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        cache_ttl: Duration,
+    ) -> Self {
+        self.conflicting_modes |= matches!(self.revocation, RevocationMode::Stream(_));
+        let credentials = ClientCredentials::new(client_id, client_secret);
+        self.revocation = RevocationMode::Introspection(credentials, cache_ttl);
+        self
+    }
+
+    /// Checks the configuration and loads the keys: discovery, the first JWKS
+    /// fetch, and the first contact with the revocation stream or the introspection
+    /// endpoint happen here, so a misconfigured API fails at start-up.
     pub async fn build(self) -> Result<Verifier, SetupError> {
         let mut validation = Validation::access_token(self.issuer, self.audience);
         if self.algorithms.is_empty() {
             return Err(SetupError::Config("no algorithm is allowed"));
+        }
+        if self.conflicting_modes {
+            return Err(SetupError::Config(
+                "revocation_stream() and introspection() are two modes: choose one",
+            ));
+        }
+        match (&self.revocation, self.stream_failure) {
+            (RevocationMode::Stream(_), Some((_, bound))) if bound.is_zero() => {
+                return Err(SetupError::Config("the stream failure bound is zero"));
+            }
+            (RevocationMode::Stream(_), _) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(SetupError::Config(
+                    "stream_failure() applies to revocation_stream() only",
+                ));
+            }
         }
         let remote = !matches!(self.source, Source::Keys(_));
         if remote && self.algorithms.iter().any(|a| a.is_symmetric()) {
@@ -187,22 +310,24 @@ impl VerifierBuilder {
         validation.algorithms = self.algorithms;
         validation.leeway = i64::from(self.leeway);
 
+        let mut http = Http {
+            issuer: &validation.issuer,
+            client: self.client,
+            metadata: None,
+        };
         let keys = match self.source {
             Source::Keys(keys) if keys.keys().is_empty() => {
                 return Err(SetupError::Config("the key set is empty"));
             }
             Source::Keys(keys) => Keys::fixed(keys),
             source => {
-                let client = match self.client {
-                    Some(client) => client,
-                    None => fetch::default_client().map_err(SetupError::HttpClient)?,
-                };
                 let jwks_uri = match source {
                     Source::JwksUri(url) => {
                         Url::parse(&url).map_err(|_| SetupError::InvalidUrl(url))?
                     }
-                    _ => discovery::jwks_uri(&client, &validation.issuer).await?,
+                    _ => http.metadata().await?.jwks_uri()?,
                 };
+                let client = http.client()?.clone();
                 let remote =
                     RemoteKeys::start(jwks_uri, client, self.refetch_floor, self.jwks_max_age)
                         .await
@@ -210,14 +335,69 @@ impl VerifierBuilder {
                 Keys::Remote(Box::new(remote))
             }
         };
+        let revocation = match self.revocation {
+            RevocationMode::Local => Revocation::Local,
+            RevocationMode::Stream(credentials) => {
+                let url = http.metadata().await?.revocation_stream_endpoint()?;
+                let client = http.client()?.clone();
+                let failure = self.stream_failure.unwrap_or(DEFAULT_STREAM_FAILURE);
+                let leeway = validation.leeway;
+                let stream = RevocationStream::start(client, url, credentials, failure, leeway)
+                    .await
+                    .map_err(SetupError::RevocationStream)?;
+                Revocation::Push(stream)
+            }
+            RevocationMode::Introspection(credentials, cache_ttl) => {
+                let url = http.metadata().await?.introspection_endpoint()?;
+                let client = http.client()?.clone();
+                let introspector = Introspector::start(client, url, credentials, cache_ttl)
+                    .await
+                    .map_err(SetupError::Introspection)?;
+                Revocation::Introspection(introspector)
+            }
+        };
         Ok(Verifier {
-            inner: Arc::new(Inner { validation, keys }),
+            inner: Arc::new(Inner {
+                validation,
+                keys,
+                revocation,
+            }),
         })
     }
 }
 
+/// What `build` needs over HTTP, each made or fetched at most once and only if needed:
+/// fixed keys in local mode need neither.
+struct Http<'a> {
+    issuer: &'a str,
+    client: Option<reqwest::Client>,
+    metadata: Option<Metadata>,
+}
+
+impl Http<'_> {
+    fn client(&mut self) -> Result<&reqwest::Client, SetupError> {
+        let client = match self.client.take() {
+            Some(client) => client,
+            None => fetch::default_client().map_err(SetupError::HttpClient)?,
+        };
+        Ok(self.client.insert(client))
+    }
+
+    /// Every endpoint but a configured `jwks_uri` comes from the issuer's metadata.
+    async fn metadata(&mut self) -> Result<&Metadata, SetupError> {
+        let metadata = match self.metadata.take() {
+            Some(metadata) => metadata,
+            None => {
+                let issuer = self.issuer;
+                discovery::metadata(self.client()?, issuer).await?
+            }
+        };
+        Ok(self.metadata.insert(metadata))
+    }
+}
+
 /// Seconds since the Unix epoch. admit-jose never reads the clock; this crate does.
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -119,7 +119,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
 /// key set, so rotations by the CLI or another instance reach this one.
 async fn keep_keys(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(
-        keyring::RELOAD_INTERVAL as u64,
+        state.settings.key_reload_interval,
     ));
     loop {
         tick.tick().await;

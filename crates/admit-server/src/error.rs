@@ -52,7 +52,10 @@ impl IntoResponse for ApiError {
                     ),
                     None => "Bearer realm=\"admit\"".to_owned(),
                 };
-                let body = serde_json::json!({"error": error.unwrap_or("invalid_request"), "error_description": description});
+                let body = match error {
+                    Some(e) => serde_json::json!({"error": e, "error_description": description}),
+                    None => serde_json::json!({"error_description": description}),
+                };
                 let mut response = (status, Json(body)).into_response();
                 let h = response.headers_mut();
                 h.insert(

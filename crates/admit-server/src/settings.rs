@@ -30,6 +30,8 @@ pub struct Settings {
     pub code_ttl: i64,
     /// Rotate signing keys on their own this often; `None` rotates only on command.
     pub key_rotation_interval: Option<i64>,
+    /// How often the key set is re-read from the database, in seconds.
+    pub key_reload_interval: u64,
     /// How long an SSO session lasts after login.
     pub session_ttl: i64,
     /// Concurrent Argon2id computations; each holds about 19 MiB.
@@ -67,6 +69,7 @@ impl Settings {
             refresh_idle_ttl: 7 * 24 * 3600,
             code_ttl: 60,
             key_rotation_interval: Some(30 * 24 * 3600),
+            key_reload_interval: crate::keyring::RELOAD_INTERVAL as u64,
             session_ttl: 12 * 3600,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }

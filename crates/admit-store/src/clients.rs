@@ -188,10 +188,10 @@ impl Store {
                 .await?
                 .rows_affected();
             sqlx::query(REVOKE_FAMILIES_OF_CLIENT)
-            .bind(client_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM consents WHERE client_id = $1")
                 .bind(client_id)
                 .execute(&mut *tx)

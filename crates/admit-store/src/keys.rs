@@ -51,17 +51,17 @@ impl Store {
         let sql =
             format!("INSERT INTO signing_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
         on_pool!(self, p => sqlx::query(&sql)
-        .bind(&key.kid)
-        .bind(&key.alg)
-        .bind(&key.state)
-        .bind(&key.private_key_enc)
-        .bind(&key.public_jwk)
-        .bind(key.created_at)
-        .bind(key.activated_at)
-        .bind(key.retired_at)
-        .execute(p)
-        .await
-        .map(drop))?;
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.state)
+            .bind(&key.private_key_enc)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.activated_at)
+            .bind(key.retired_at)
+            .execute(p)
+            .await
+            .map(drop))?;
         Ok(())
     }
 

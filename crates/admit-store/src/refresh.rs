@@ -107,17 +107,17 @@ impl Store {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(&insert_family)
-            .bind(&family.id)
-            .bind(&family.client_id)
-            .bind(&family.user_id)
-            .bind(&family.scope)
-            .bind(family.auth_time)
-            .bind(&family.session_id)
-            .bind(family.created_at)
-            .bind(family.revoked_at)
-            .bind(family.expires_at)
-            .execute(&mut *tx)
-            .await?;
+                .bind(&family.id)
+                .bind(&family.client_id)
+                .bind(&family.user_id)
+                .bind(&family.scope)
+                .bind(family.auth_time)
+                .bind(&family.session_id)
+                .bind(family.created_at)
+                .bind(family.revoked_at)
+                .bind(family.expires_at)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO refresh_tokens \
                  (token_hash, family_id, created_at, expires_at, rotated_at) \

@@ -33,8 +33,9 @@ pub async fn case_rows_from_0001_read(store: Store, url: String) {
          post_logout_redirect_uris, scopes, skip_consent, require_pkce, created_at) \
          VALUES ('old', NULL, TRUE, NULL, 'authorization_code', '[]', '[]', 'openid', \
          FALSE, TRUE, 1)",
+        // 'sealed' is text to SQLite and, assigned to BYTEA, bytes to PostgreSQL.
         "INSERT INTO signing_keys (kid, alg, state, private_key_enc, public_jwk, created_at) \
-         VALUES ('k1', 'EdDSA', 'current', X'00', NULL, 1)",
+         VALUES ('k1', 'EdDSA', 'current', 'sealed', NULL, 1)",
         "INSERT INTO refresh_families (id, client_id, user_id, scope, auth_time, created_at, \
          revoked_at) VALUES ('f1', 'old', NULL, 'openid', NULL, 1, NULL)",
     ];

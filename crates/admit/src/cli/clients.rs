@@ -131,6 +131,14 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                     s.len() >= 32,
                     "a client secret needs at least 32 characters"
                 );
+                // Unreserved characters only (RFC 3986 §2.3): some client libraries skip the
+                // form-encoding RFC 6749 §2.3.1 asks for in Basic credentials, and with these
+                // characters both forms are the same.
+                ensure!(
+                    s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
+                    "a client secret may contain only letters, digits and - . _ ~"
+                );
             }
             let client = Client {
                 client_id: client_id.clone(),

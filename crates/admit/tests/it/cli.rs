@@ -180,3 +180,18 @@ async fn token_decode_and_verify() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chosen_client_secrets_use_unreserved_characters_only() {
+    let t = start().await;
+    let out = t.admit(
+        &["client", "add", "x", "--secret-stdin"],
+        Some("a+b%2Fc/d e-0123456789012345678901234567890"),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("only letters, digits"));
+    t.admit_ok(
+        &["client", "add", "y", "--secret-stdin"],
+        Some("-interop.secret~with_unreserved-characters"),
+    );
+}

@@ -61,8 +61,14 @@ async fn metadata_describes_what_is_implemented() {
         );
         // Nothing that is not implemented is advertised.
         assert_eq!(m["request_parameter_supported"], false);
-        assert!(m.get("revocation_endpoint").is_none());
-        assert!(m.get("introspection_endpoint").is_none());
+        assert_eq!(
+            m["introspection_endpoint"],
+            format!("{}/oauth2/introspect", t.base)
+        );
+        assert_eq!(
+            m["revocation_endpoint"],
+            format!("{}/oauth2/revoke", t.base)
+        );
     }
 }
 
@@ -80,7 +86,8 @@ async fn jwks_publishes_public_keys_only() {
     let keys = jwks["keys"].as_array().unwrap();
     let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
     algs.sort();
-    assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    // A current and a next key for each algorithm: the next one is published before it signs.
+    assert_eq!(algs, ["ES256", "ES256", "EdDSA", "EdDSA", "RS256", "RS256"]);
     for key in keys {
         for member in ["kid", "kty", "alg", "use"] {
             assert!(key.get(member).is_some(), "{member} missing in {key}");

@@ -11,6 +11,8 @@ mod errors;
 mod harness;
 mod interop;
 mod interop_oidc;
+mod lifecycle;
 mod password_flow;
 mod postgres;
+mod revocation_stream;
 mod serve_binary;

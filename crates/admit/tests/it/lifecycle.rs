@@ -1,0 +1,308 @@
+//! Token lifecycle: introspection (RFC 7662), revocation (RFC 7009), sessions, and
+//! the revocations they publish, over HTTP against the running server.
+
+use serde_json::Value;
+
+use crate::code_flow::{VERIFIER, setup};
+use crate::harness::{PASSWORD, TestServer, provisioned};
+
+/// POSTs a form with Basic client credentials; returns status and JSON body.
+pub async fn post(
+    t: &TestServer,
+    path: &str,
+    client: (&str, &str),
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let response = t
+        .http
+        .post(format!("{}{path}", t.base))
+        .basic_auth(client.0, Some(client.1))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn introspect(t: &TestServer, client: (&str, &str), token: &str) -> Value {
+    let (status, body) = post(t, "/oauth2/introspect", client, &[("token", token)]).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn inactive() -> Value {
+    serde_json::json!({"active": false})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_describes_live_tokens_and_nothing_else() {
+    let p = provisioned().await;
+    let app = ("app", p.secret.as_str());
+    let (_, tokens) = p.login("read").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    let a = introspect(&p.t, app, access).await;
+    assert_eq!(a["active"], true);
+    assert_eq!(a["client_id"], "app");
+    assert_eq!(a["username"], "alice");
+    assert_eq!(a["scope"], "read");
+    assert_eq!(a["token_type"], "Bearer");
+    for field in ["exp", "iat", "sub", "aud", "iss", "jti"] {
+        assert!(a.get(field).is_some(), "{field}");
+    }
+    let r = introspect(&p.t, app, refresh).await;
+    assert_eq!(
+        (r["active"].as_bool(), r["token_type"].as_str()),
+        (Some(true), Some("refresh_token"))
+    );
+    // The hint orders the lookups but is not trusted.
+    let (_, wrong_hint) = post(
+        &p.t,
+        "/oauth2/introspect",
+        app,
+        &[("token", refresh), ("token_type_hint", "access_token")],
+    )
+    .await;
+    assert_eq!(wrong_hint["active"], true);
+
+    // Garbage, tampered, very long: exactly {"active": false}.
+    let mut tampered = access.to_owned();
+    tampered.insert(access.len() - 10, 'x');
+    for token in ["garbage", tampered.as_str(), &"a".repeat(12_000)] {
+        assert_eq!(introspect(&p.t, app, token).await, inactive());
+    }
+    // Another client may not see it; a resource server registered to introspect may.
+    let other = p.t.add_client("other", &["--grant", "client_credentials"]);
+    assert_eq!(
+        introspect(&p.t, ("other", &other), access).await,
+        inactive()
+    );
+    let rs =
+        p.t.add_client("api", &["--grant", "client_credentials", "--introspect"]);
+    assert_eq!(introspect(&p.t, ("api", &rs), access).await["active"], true);
+
+    // Bad requests: spec errors, not answers.
+    assert_eq!(
+        post(
+            &p.t,
+            "/oauth2/introspect",
+            ("app", "wrong"),
+            &[("token", access)]
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(post(&p.t, "/oauth2/introspect", app, &[]).await.0, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_ends_access_before_expiry() {
+    let p = provisioned().await;
+    let app = ("app", p.secret.as_str());
+    let (_, first) = p.login("read").await;
+    let (_, second) = p.login("read").await;
+
+    // An access token: its jti is revoked until it expires; nothing else is touched.
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(
+        post(
+            &p.t,
+            "/oauth2/revoke",
+            app,
+            &[("token", access), ("token_type_hint", "access_token")]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(introspect(&p.t, app, access).await, inactive());
+    assert_eq!(
+        introspect(&p.t, app, first["refresh_token"].as_str().unwrap()).await["active"],
+        true
+    );
+
+    // A refresh token: its family ends, and so do the access tokens issued from it.
+    let refresh = second["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        post(&p.t, "/oauth2/revoke", app, &[("token", refresh)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(introspect(&p.t, app, refresh).await, inactive());
+    assert_eq!(
+        introspect(&p.t, app, second["access_token"].as_str().unwrap()).await,
+        inactive()
+    );
+    let (status, body) = post(
+        &p.t,
+        "/oauth2/token",
+        app,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // Unknown tokens: 200 (RFC 7009 §2.2). Another client's token: refused, unchanged.
+    assert_eq!(
+        post(&p.t, "/oauth2/revoke", app, &[("token", "never-issued")])
+            .await
+            .0,
+        200
+    );
+    let other = p.t.add_client("other", &["--grant", "client_credentials"]);
+    let live = first["refresh_token"].as_str().unwrap();
+    let (status, body) = post(
+        &p.t,
+        "/oauth2/revoke",
+        ("other", &other),
+        &[("token", live)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    assert_eq!(introspect(&p.t, app, live).await["active"], true);
+    assert_eq!(
+        post(&p.t, "/oauth2/revoke", ("app", "wrong"), &[("token", live)])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(post(&p.t, "/oauth2/revoke", app, &[]).await.0, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_passwords_and_clients_end_their_tokens() {
+    let mut f = setup().await;
+    let site = ("site", f.secret.clone());
+    let code = f.code("").await;
+    let (_, tokens) = f.exchange(&code, VERIFIER).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let introspect_site = |token: String| {
+        let (t, secret) = (&f.t, site.1.clone());
+        async move { introspect(t, ("site", &secret), &token).await["active"].clone() }
+    };
+    assert_eq!(introspect_site(access.clone()).await, true);
+
+    let list = f.t.admit_ok(&["session", "list", "--user", "alice"], None);
+    let session_id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(list.contains("live"));
+    f.t.admit_ok(&["session", "revoke", &session_id], None);
+    assert_eq!(
+        introspect_site(access.clone()).await,
+        false,
+        "the session's access token (sid) is revoked"
+    );
+    assert_eq!(
+        introspect_site(tokens["refresh_token"].as_str().unwrap().to_owned()).await,
+        false
+    );
+    assert!(f.t.admit_ok(&["session", "list"], None).contains("ended"));
+
+    // A password change ends every token issued before it, but not the next login.
+    let p = provisioned().await;
+    let app = ("app", p.secret.as_str());
+    let (_, before) = p.login("read").await;
+    p.t.admit_ok(
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some("another good password"),
+    );
+    assert_eq!(
+        introspect(&p.t, app, before["access_token"].as_str().unwrap()).await,
+        inactive()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (status, after) = post(
+        &p.t,
+        "/oauth2/token",
+        app,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "another good password"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        introspect(&p.t, app, after["access_token"].as_str().unwrap()).await["active"],
+        true
+    );
+
+    // Removing a client ends its tokens for resource servers that introspect.
+    let rs =
+        p.t.add_client("api", &["--grant", "client_credentials", "--introspect"]);
+    p.t.admit_ok(&["client", "remove", "app"], None);
+    assert_eq!(
+        introspect(&p.t, ("api", &rs), after["access_token"].as_str().unwrap()).await,
+        inactive()
+    );
+    assert_eq!(PASSWORD.len() > 8, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifetimes_are_set_per_client() {
+    let p = provisioned().await;
+    let short = p.t.add_client(
+        "short",
+        &[
+            "--grant",
+            "password",
+            "--grant",
+            "refresh_token",
+            "--access-token-ttl",
+            "120",
+            "--refresh-idle-ttl",
+            "1",
+        ],
+    );
+    let short = ("short", short.as_str());
+    let (_, tokens) = post(
+        &p.t,
+        "/oauth2/token",
+        short,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(tokens["expires_in"], 120);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (status, body) = post(
+        &p.t,
+        "/oauth2/token",
+        short,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "unused past its idle lifetime"
+    );
+    let out = p.t.admit(
+        &["client", "add", "bad", "--access-token-ttl", "999999"],
+        None,
+    );
+    assert!(!out.status.success());
+}
