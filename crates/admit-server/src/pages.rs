@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct Login<'a> {
-    pub client_name: &'a str,
+    /// The application asking, or `None` on the login to the account page.
+    pub client_name: Option<&'a str>,
+    /// Where the form posts: `/login` or `/account/login`.
+    pub action: &'a str,
     pub interaction: &'a str,
     pub csrf: &'a str,
     pub username: &'a str,
@@ -24,6 +27,16 @@ pub struct Consent<'a> {
     pub scopes: Vec<(String, String)>,
     pub interaction: &'a str,
     pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct Account<'a> {
+    pub username: &'a str,
+    /// (client id, client name, granted scope, withdraw-form CSRF token).
+    pub consents: Vec<(String, String, String, String)>,
+    /// The sealed marker the withdraw forms carry.
+    pub form: &'a str,
 }
 
 #[derive(Template)]

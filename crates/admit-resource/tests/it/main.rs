@@ -4,13 +4,15 @@
 mod discovery;
 mod header;
 mod hmac;
+mod introspection;
 mod issuer;
 mod keys;
+mod push;
 mod scope;
 mod token;
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use admit_jose::SigningKey;
 use admit_resource::{AccessTokenClaims, Authenticated, BearerLayer, Verifier};
@@ -18,7 +20,7 @@ use axum::routing;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub use issuer::MockIssuer;
+pub use issuer::{CLIENT_ID, CLIENT_SECRET, MockIssuer};
 
 pub const AUD: &str = "https://api.example";
 
@@ -33,6 +35,25 @@ pub fn now() -> i64 {
 pub fn claims(iss: &str) -> Value {
     json!({"iss": iss, "sub": "alice", "aud": AUD, "exp": now() + 300, "iat": now(),
            "jti": "j1", "client_id": "app", "scope": "read profile", "auth_time": now() - 10})
+}
+
+/// [`claims`] with some members replaced or added.
+pub fn claims_with(iss: &str, changes: Value) -> Value {
+    let mut claims = claims(iss);
+    for (name, value) in changes.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
+    claims
+}
+
+/// Polls `condition` every 20 ms until it holds; fails the test after `limit`. The
+/// limit is generous: it bounds a hung test, it does not measure anything.
+pub async fn eventually(what: &str, limit: Duration, mut condition: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !condition().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 pub fn sign(key: &SigningKey, claims: &Value) -> String {
@@ -100,6 +121,7 @@ pub struct Answer {
     pub status: u16,
     pub challenge: Option<String>,
     pub cache_control: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -117,12 +139,14 @@ pub async fn get(url: &str, authorization: &[&str]) -> Answer {
             .map(|v| v.to_str().unwrap().to_owned())
     };
     let (challenge, cache_control) = (header("www-authenticate"), header("cache-control"));
+    let retry_after = header("retry-after");
     let status = response.status().as_u16();
     let body = response.json().await.unwrap();
     Answer {
         status,
         challenge,
         cache_control,
+        retry_after,
         body,
     }
 }
@@ -147,6 +171,23 @@ impl Answer {
     #[track_caller]
     pub fn assert_invalid_token(&self) {
         self.assert_refused(401, "invalid_token");
+    }
+
+    /// Refused because the issuer revoked the token: 401 `invalid_token` that says so.
+    #[track_caller]
+    pub fn assert_revoked(&self) {
+        self.assert_invalid_token();
+        let description = self.body["error_description"].as_str().unwrap();
+        assert!(description.contains("revoked"), "{self:?}");
+    }
+
+    /// Refused because revocation cannot be checked now (fail closed).
+    #[track_caller]
+    pub fn assert_revocation_unknown(&self) {
+        assert_eq!(self.status, 503, "{self:?}");
+        assert_eq!(self.retry_after.as_deref(), Some("5"), "{self:?}");
+        assert_eq!(self.body["error"], "temporarily_unavailable", "{self:?}");
+        assert_eq!(self.cache_control.as_deref(), Some("no-store"), "{self:?}");
     }
 
     #[track_caller]

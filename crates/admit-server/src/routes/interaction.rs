@@ -32,7 +32,8 @@ pub fn login_page(
     let sealed = state.sealer.seal(&pending, now() + INTERACTION_LIFETIME);
     let (browser, set_cookie) = browser::browser_id(state, headers);
     let page = pages::Login {
-        client_name: client.name.as_deref().unwrap_or(&client.client_id),
+        client_name: Some(client.name.as_deref().unwrap_or(&client.client_id)),
+        action: "/login",
         interaction: &sealed,
         csrf: &state.sealer.csrf_token(&browser, &sealed),
         username: &username,
@@ -142,7 +143,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
 
 /// Checks the credentials (an unknown user costs the same Argon2id work) and starts a
 /// new SSO session: always a new id, so a session fixed before login is never reused.
-async fn try_login(
+pub async fn try_login(
     state: &AppState,
     form: &Params,
 ) -> Result<Option<(Session, axum::http::HeaderValue)>, ApiError> {
@@ -243,7 +244,7 @@ async fn decide(
     }
 }
 
-fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) -> Response {
+pub fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) -> Response {
     if let Some(c) = cookie {
         response.headers_mut().append(header::SET_COOKIE, c);
     }

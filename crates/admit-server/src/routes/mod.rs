@@ -1,5 +1,6 @@
 //! The HTTP routes, one module per endpoint family.
 
+mod account;
 mod authorize;
 mod discovery;
 mod form;
@@ -42,6 +43,9 @@ pub fn router(state: AppState) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/oauth2/logout", get(logout::get).post(logout::post))
+        .route("/account", get(account::page))
+        .route("/account/login", post(account::login))
+        .route("/account/consents", post(account::withdraw))
         .route("/assets/admit.css", get(pages::stylesheet))
         .with_state(state)
 }

@@ -52,7 +52,7 @@ impl TestServer {
 
     /// Runs the `admit` binary against this server's database.
     pub fn admit(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        run_admit(&self.database_url(), args, stdin)
+        admit_command(&self.database_url(), Some(self.dir.path()), args, stdin)
     }
 
     /// Runs the CLI and insists it succeeds; returns its standard output.
@@ -140,7 +140,22 @@ pub fn add_client_at(database_url: &str, args: &[&str]) -> String {
 }
 
 pub fn run_admit(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
+    admit_command(database_url, None, args, stdin)
+}
+
+/// Runs the `admit` binary on a database, with the data directory (and so the master
+/// key) of a test server when given.
+fn admit_command(
+    database_url: &str,
+    data_dir: Option<&std::path::Path>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_admit"));
+    if let Some(dir) = data_dir {
+        command.env("ADMIT_DATA_DIR", dir);
+    }
+    let mut child = command
         .args(args)
         .env("ADMIT_DATABASE_URL", database_url)
         .stdin(Stdio::piped())

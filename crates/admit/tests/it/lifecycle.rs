@@ -306,3 +306,62 @@ async fn lifetimes_are_set_per_client() {
     );
     assert!(!out.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_see_and_withdraw_consents_on_their_account_page() {
+    let mut f = setup().await;
+    f.code("").await;
+    let account = format!("{}/account", f.t.base);
+    let page = f.browser.get(&account).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Example Site") && page.body.contains("withdraw-site"),
+        "{}",
+        page.body
+    );
+    // A forged withdrawal changes nothing.
+    let forged = f
+        .browser
+        .post(
+            &format!("{account}/consents"),
+            &[
+                ("interaction", &page.field("interaction")),
+                ("csrf", "forged"),
+                ("client_id", "site"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(
+        f.t.admit_ok(&["consent", "list", "alice"], None)
+            .contains("site")
+    );
+    let done = f
+        .browser
+        .post(
+            &format!("{account}/consents"),
+            &[
+                ("interaction", &page.field("interaction")),
+                ("csrf", &page.field("csrf")),
+                ("client_id", "site"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(f.browser.get(&account).await.body.contains("no-consents"));
+
+    // Without a session the account page asks for the password, then shows the account.
+    let mut other = crate::browser::Browser::new();
+    let login = other.get(&account).await;
+    assert!(login.body.contains("action=\"/account/login\""));
+    let form = [
+        ("interaction", login.field("interaction")),
+        ("csrf", login.field("csrf")),
+        ("username", "alice".into()),
+        ("password", PASSWORD.into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = other.post(&format!("{account}/login"), &form).await;
+    assert_eq!(page.status, 303);
+    assert!(other.get(&account).await.body.contains("Logged in as"));
+}

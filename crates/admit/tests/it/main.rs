@@ -11,6 +11,7 @@ mod errors;
 mod harness;
 mod interop;
 mod interop_oidc;
+mod keys;
 mod lifecycle;
 mod password_flow;
 mod postgres;
