@@ -231,8 +231,8 @@ pub async fn import(
         .iter()
         .find(|k| k.alg == key.alg().name() && k.state == "next")
     {
-        // The generated next key was never used to sign: it can simply be retired now.
-        store.set_key_state(&old.kid, "retired").await?;
+        // The generated next key never signed anything: it can simply go.
+        store.delete_unused_key(&old.kid).await?;
     }
     store
         .insert_key(&record(master, &key, &der, "next", now)?)

@@ -84,6 +84,19 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Deletes a key that never signed anything (a `next` key replaced by an import).
+    /// Returns whether it existed.
+    pub async fn delete_unused_key(&self, kid: &str) -> Result<bool, StoreError> {
+        let deleted = on_pool!(self, p => sqlx::query(
+            "DELETE FROM signing_keys WHERE kid = $1 AND state = 'next'",
+        )
+        .bind(kid)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(deleted == 1)
+    }
+
     /// Rotates the keys of `alg` at `now`, in one transaction: the oldest
     /// `next` key becomes `current` (`activated_at = now`), every other
     /// `current` key of `alg` becomes `retired` (`retired_at = now`), and

@@ -235,3 +235,19 @@ pub async fn case_delete_retired_before(store: Store) {
     let kids: Vec<_> = lifecycle(&store).await.into_iter().map(|r| r.0).collect();
     assert_eq!(kids, ["c1", "n1", "r3"]);
 }
+
+pub async fn case_delete_unused_key(store: Store) {
+    store
+        .insert_key(&key("n", "EdDSA", "next", 100))
+        .await
+        .unwrap();
+    store
+        .insert_key(&key("c", "EdDSA", "current", 100))
+        .await
+        .unwrap();
+    // Only a key that never signed (a next key) can be deleted this way.
+    assert!(!store.delete_unused_key("c").await.unwrap());
+    assert!(store.delete_unused_key("n").await.unwrap());
+    assert!(!store.delete_unused_key("n").await.unwrap());
+    assert_eq!(lifecycle(&store).await.len(), 1);
+}

@@ -136,6 +136,7 @@ storage_tests! {
     key_rotate_refusals_change_nothing => keys::case_rotate_refusals,
     key_rotate_race => keys::case_rotate_race,
     key_delete_retired_before => keys::case_delete_retired_before,
+    key_delete_unused => keys::case_delete_unused_key,
     refresh_insert_and_lookup => refresh::case_insert_and_lookup,
     refresh_insert_is_atomic => refresh::case_insert_is_atomic,
     refresh_rotate => refresh::case_rotate,
