@@ -64,6 +64,9 @@ mod tests {
     #[test]
     fn the_secret_does_not_print() {
         let printed = format!("{:?}", ClientCredentials::new("api", "hunter2"));
-        assert!(printed.contains("api") && !printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("api") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 }

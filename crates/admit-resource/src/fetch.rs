@@ -68,11 +68,7 @@ pub(crate) async fn send_for_json<T: DeserializeOwned>(
         url: url.clone(),
         source: source.without_url(),
     };
-    let mut response = request
-        .timeout(FETCH_TIMEOUT)
-        .send()
-        .await
-        .map_err(http)?;
+    let mut response = request.timeout(FETCH_TIMEOUT).send().await.map_err(http)?;
     if response.status() != StatusCode::OK {
         return Err(FetchError::Status {
             url: url.clone(),

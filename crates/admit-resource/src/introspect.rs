@@ -69,7 +69,7 @@ impl Introspector {
             Some(active) => active,
             None => {
                 let active = self.ask_or_log(token).await?;
-                let lifetime = self.cache_ttl; let _ = exp;
+                let lifetime = self.cache_ttl.min(until_exp(exp));
                 let until = Instant::now().checked_add(lifetime);
                 if let Some(until) = until.filter(|_| !lifetime.is_zero()) {
                     self.cache().insert(key, active, until);

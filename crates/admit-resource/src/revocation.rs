@@ -151,7 +151,10 @@ mod tests {
         let mut set = RevocationSet::default();
         set.insert(entry("sub", "alice", NOW - 1)).unwrap();
         set.insert(entry("sub", "alice", NOW - 100)).unwrap();
-        assert!(!set.is_revoked(&token("j1", NOW)), "an older entry cannot widen");
+        assert!(
+            !set.is_revoked(&token("j1", NOW)),
+            "an older entry cannot widen"
+        );
         set.insert(entry("sub", "alice", NOW)).unwrap();
         assert!(set.is_revoked(&token("j1", NOW)));
         assert_eq!(set.len(), 1);
@@ -182,7 +185,11 @@ mod tests {
         }
         assert_eq!(set.len(), 5);
         set.prune(NOW + 600 + 30, 30);
-        assert_eq!(set.len(), 5, "a token may still be accepted within the leeway");
+        assert_eq!(
+            set.len(),
+            5,
+            "a token may still be accepted within the leeway"
+        );
         set.prune(NOW + 600 + 31, 30);
         assert_eq!(set.len(), 0);
     }

@@ -201,7 +201,10 @@ mod tests {
         parser
             .feed(b"id: 1\ndata: a\n\ndata: b\n\nid: 5\n\n", &mut out)
             .unwrap();
-        assert_eq!(out, [event("message", "a", "1"), event("message", "b", "1")]);
+        assert_eq!(
+            out,
+            [event("message", "a", "1"), event("message", "b", "1")]
+        );
         assert_eq!(parser.last_event_id(), "5");
         // An event cut off by the end of the stream is never dispatched.
         parser.feed(b"id: 6\ndata: c\n", &mut out).unwrap();
@@ -219,8 +222,8 @@ mod tests {
         );
         let line = format!("data: {}\n", "y".repeat(MAX_LINE - 10));
         let mut parser = EventStream::default();
-        let result = (0..MAX_DATA / MAX_LINE + 1)
-            .try_for_each(|_| parser.feed(line.as_bytes(), &mut out));
+        let result =
+            (0..MAX_DATA / MAX_LINE + 1).try_for_each(|_| parser.feed(line.as_bytes(), &mut out));
         assert_eq!(result, Err(SseError::EventTooLarge));
         assert!(out.is_empty());
     }

@@ -224,7 +224,10 @@ impl Shared {
                 match serde_json::from_str::<Entry>(&data) {
                     Ok(entry) => {
                         if let Err(entry) = state.set.insert(entry) {
-                            tracing::warn!(kind = entry.kind, "a revocation of an unknown kind; ignored");
+                            tracing::warn!(
+                                kind = entry.kind,
+                                "a revocation of an unknown kind; ignored"
+                            );
                         }
                     }
                     Err(error) => tracing::warn!(%error, "an unreadable revocation event; ignored"),

@@ -40,7 +40,7 @@ struct Inner {
 enum Revocation {
     Local,
     Push(RevocationStream),
-    Introspection(Introspector),
+    Introspection(Box<Introspector>),
 }
 
 /// Configures a [`Verifier`]; see [`Verifier::builder`].
@@ -239,7 +239,8 @@ impl VerifierBuilder {
     /// `revocation_stream_endpoint`) as this confidential client, and refuse tokens
     /// a revocation matches. Checks stay local; a revocation takes effect within a
     /// second or two. [`build`](Self::build) waits for the snapshot of current
-    /// revocations, and fails if the stream cannot be followed.
+    /// revocations, and fails if the stream cannot be followed (wrong credentials,
+    /// or a client admit does not let follow it).
     pub fn revocation_stream(
         mut self,
         client_id: impl Into<String>,
@@ -263,6 +264,10 @@ impl VerifierBuilder {
     /// the token's `exp` (`Duration::ZERO`: ask every time), for up to 10 000 tokens.
     /// An endpoint that does not answer fails closed (503). [`build`](Self::build)
     /// asks once about a made-up token, so wrong credentials fail at start-up.
+    ///
+    /// The client must be one admit lets introspect other clients' tokens (a
+    /// resource server): about a token it may not see, admit answers
+    /// `active: false`, and every request would be refused as revoked.
     pub fn introspection(
         mut self,
         client_id: impl Into<String>,
@@ -353,7 +358,7 @@ impl VerifierBuilder {
                 let introspector = Introspector::start(client, url, credentials, cache_ttl)
                     .await
                     .map_err(SetupError::Introspection)?;
-                Revocation::Introspection(introspector)
+                Revocation::Introspection(Box::new(introspector))
             }
         };
         Ok(Verifier {

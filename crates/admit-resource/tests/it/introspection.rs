@@ -29,9 +29,13 @@ async fn introspection(cache_ttl: Duration) -> Introspection {
 }
 
 impl Introspection {
-    /// GET /me with a token of the default claims changed by `changes`.
-    async fn get_me(&self, changes: &Value) -> Answer {
-        let token = sign(&self.issuer.key, &claims_with(&self.issuer.url, changes.clone()));
+    /// A token of the default claims changed by `changes`. Signed once and reused:
+    /// the cache knows tokens, and a token signed a second later is another one.
+    fn token(&self, changes: Value) -> String {
+        sign(&self.issuer.key, &claims_with(&self.issuer.url, changes))
+    }
+
+    async fn get_me(&self, token: &str) -> Answer {
         crate::get(&format!("{}/me", self.api), &[&format!("Bearer {token}")]).await
     }
 
@@ -44,11 +48,13 @@ impl Introspection {
 #[tokio::test]
 async fn an_active_token_is_accepted_and_the_answer_cached() {
     let setup = introspection(Duration::from_secs(60)).await;
-    setup.get_me(&json!({})).await.assert_ok_for("alice");
+    let token = setup.token(json!({}));
+    setup.get_me(&token).await.assert_ok_for("alice");
     assert_eq!(setup.asked(), 1);
-    setup.get_me(&json!({})).await.assert_ok_for("alice");
+    setup.get_me(&token).await.assert_ok_for("alice");
     assert_eq!(setup.asked(), 1, "the second request is a cache hit");
-    setup.get_me(&json!({"jti": "j2"})).await.assert_ok_for("alice");
+    let other = setup.token(json!({"jti": "j2"}));
+    setup.get_me(&other).await.assert_ok_for("alice");
     assert_eq!(setup.asked(), 2, "another token is another question");
 }
 
@@ -56,10 +62,12 @@ async fn an_active_token_is_accepted_and_the_answer_cached() {
 async fn an_inactive_token_is_refused_and_the_answer_cached() {
     let setup = introspection(Duration::from_secs(60)).await;
     setup.issuer.deactivate("j1");
-    setup.get_me(&json!({})).await.assert_revoked();
-    setup.get_me(&json!({})).await.assert_revoked();
+    let token = setup.token(json!({}));
+    setup.get_me(&token).await.assert_revoked();
+    setup.get_me(&token).await.assert_revoked();
     assert_eq!(setup.asked(), 1);
-    setup.get_me(&json!({"jti": "j2"})).await.assert_ok_for("alice");
+    let other = setup.token(json!({"jti": "j2"}));
+    setup.get_me(&other).await.assert_ok_for("alice");
 }
 
 /// Regression guard: a cached "active" must not keep an expired token alive (the
@@ -68,7 +76,7 @@ async fn an_inactive_token_is_refused_and_the_answer_cached() {
 async fn the_answer_does_not_outlive_the_token() {
     let setup = introspection(Duration::from_secs(60)).await;
     let exp = now() + 2;
-    let token = json!({"exp": exp});
+    let token = setup.token(json!({"exp": exp}));
     setup.get_me(&token).await.assert_ok_for("alice");
     eventually("the token expires", Duration::from_secs(4), async || {
         now() >= exp
@@ -82,10 +90,11 @@ async fn the_answer_does_not_outlive_the_token() {
 async fn the_answer_does_not_outlive_the_cache_ttl() {
     let ttl = Duration::from_millis(200);
     let setup = introspection(ttl).await;
-    setup.get_me(&json!({})).await.assert_ok_for("alice");
-    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let token = setup.token(json!({}));
+    setup.get_me(&token).await.assert_ok_for("alice");
     setup.issuer.deactivate("j1");
-    setup.get_me(&json!({})).await.assert_revoked();
+    tokio::time::sleep(ttl).await;
+    setup.get_me(&token).await.assert_revoked();
     assert_eq!(setup.asked(), 2);
 }
 
@@ -93,31 +102,24 @@ async fn the_answer_does_not_outlive_the_cache_ttl() {
 #[tokio::test]
 async fn an_endpoint_that_does_not_answer_is_503() {
     let setup = introspection(Duration::ZERO).await;
+    let token = setup.token(json!({}));
     setup.issuer.set_introspection_down(true);
-    setup
-        .get_me(&json!({}))
-        .await
-        .assert_revocation_unknown();
+    setup.get_me(&token).await.assert_revocation_unknown();
     setup.issuer.set_introspection_down(false);
-    setup.get_me(&json!({})).await.assert_ok_for("alice");
+    setup.get_me(&token).await.assert_ok_for("alice");
 
     setup.issuer.stop().await;
-    setup
-        .get_me(&json!({}))
-        .await
-        .assert_revocation_unknown();
+    setup.get_me(&token).await.assert_revocation_unknown();
     setup.issuer.restart().await;
-    setup.get_me(&json!({})).await.assert_ok_for("alice");
+    setup.get_me(&token).await.assert_ok_for("alice");
 }
 
 /// A token refused locally is never introspected.
 #[tokio::test]
 async fn local_verification_comes_first() {
     let setup = introspection(Duration::ZERO).await;
-    setup
-        .get_me(&json!({"aud": "https://other.example"}))
-        .await
-        .assert_invalid_token();
+    let token = setup.token(json!({"aud": "https://other.example"}));
+    setup.get_me(&token).await.assert_invalid_token();
     assert_eq!(setup.asked(), 0);
 }
 

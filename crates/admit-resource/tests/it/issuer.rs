@@ -289,8 +289,7 @@ async fn metadata(State(state): State<Arc<IssuerState>>) -> Response {
     let mut metadata = json!({"issuer": issuer, "jwks_uri": format!("{}/jwks", state.url)});
     if !state.no_revocation_endpoints.load(Ordering::SeqCst) {
         metadata["introspection_endpoint"] = json!(format!("{}/oauth2/introspect", state.url));
-        metadata["revocation_stream_endpoint"] =
-            json!(format!("{}/oauth2/revocations", state.url));
+        metadata["revocation_stream_endpoint"] = json!(format!("{}/oauth2/revocations", state.url));
     }
     Json(metadata).into_response()
 }
@@ -354,7 +353,9 @@ async fn introspect(
     let claims = payload(token).filter(|claims| {
         let inactive = state.inactive.lock().unwrap();
         claims["exp"].as_i64().is_some_and(|exp| exp > crate::now())
-            && !claims["jti"].as_str().is_some_and(|jti| inactive.contains(jti))
+            && !claims["jti"]
+                .as_str()
+                .is_some_and(|jti| inactive.contains(jti))
     });
     match claims {
         Some(mut claims) => {

@@ -10,6 +10,7 @@ mod keys;
 mod push;
 mod scope;
 mod token;
+mod warnings;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

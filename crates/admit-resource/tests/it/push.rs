@@ -7,6 +7,7 @@ use std::time::Duration;
 use admit_resource::{FailMode, FetchError, SetupError, Verifier};
 use serde_json::{Value, json};
 
+use crate::warnings::Warnings;
 use crate::{
     AUD, Answer, CLIENT_ID, CLIENT_SECRET, MockIssuer, claims_with, eventually, now, sign,
     spawn_api,
@@ -47,7 +48,10 @@ async fn push_to(issuer: MockIssuer, failure: Option<(FailMode, Duration)>) -> P
 impl Push {
     /// GET /me with a token of the default claims changed by `changes`.
     async fn get_me(&self, changes: &Value) -> Answer {
-        let token = sign(&self.issuer.key, &claims_with(&self.issuer.url, changes.clone()));
+        let token = sign(
+            &self.issuer.key,
+            &claims_with(&self.issuer.url, changes.clone()),
+        );
         crate::get(&format!("{}/me", self.api), &[&format!("Bearer {token}")]).await
     }
 
@@ -145,7 +149,9 @@ async fn the_snapshot_comes_first() {
     push.get_me(&json!({"sub": "bob", "jti": "j2"}))
         .await
         .assert_revoked();
-    push.get_me(&json!({"jti": "j2"})).await.assert_ok_for("alice");
+    push.get_me(&json!({"jti": "j2"}))
+        .await
+        .assert_ok_for("alice");
     let status = push.verifier.revocation_status().unwrap();
     assert!(status.connected, "{status:?}");
     assert_eq!((status.last_event_id, status.entries), (2, 2), "{status:?}");
@@ -219,7 +225,10 @@ async fn fails_closed_past_the_bound_and_recovers() {
     answer.assert_revocation_unknown();
     assert_eq!(answer.challenge, None, "{answer:?}");
     let status = push.verifier.revocation_status().unwrap();
-    assert!(!status.connected && status.since_contact > bound, "{status:?}");
+    assert!(
+        !status.connected && status.since_contact > bound,
+        "{status:?}"
+    );
     // What is known to be revoked is still refused as such.
     push.get_me(&json!({})).await.assert_revoked();
 
@@ -241,14 +250,41 @@ async fn fails_open_past_the_bound_when_asked() {
 
     push.issuer.stop().await;
     push.issuer.revoke("jti", "j2", now());
-    eventually("the stream is silent past the bound", PROPAGATION, async || {
-        push.verifier.revocation_status().unwrap().since_contact > bound
-    })
+    eventually(
+        "the stream is silent past the bound",
+        PROPAGATION,
+        async || push.verifier.revocation_status().unwrap().since_contact > bound,
+    )
     .await;
     push.get_me(&json!({"jti": "j2"}))
         .await
         .assert_ok_for("alice");
     push.get_me(&json!({})).await.assert_revoked();
+}
+
+/// Once per outage, not once per request, and again for the next outage.
+#[tokio::test]
+async fn an_outage_past_the_bound_is_reported_once() {
+    let (warnings, _guard) = Warnings::capture();
+    let bound = Duration::from_millis(300);
+    let push = push(Some((FailMode::Closed, bound))).await;
+    let silent = "silent for longer than the bound";
+    for outage in 1..=2 {
+        push.issuer.stop().await;
+        eventually("the verifier fails closed", PROPAGATION, async || {
+            push.get_me(&json!({})).await.status == 503
+        })
+        .await;
+        for _ in 0..10 {
+            push.get_me(&json!({})).await.assert_revocation_unknown();
+        }
+        assert_eq!(warnings.count(silent), outage);
+        push.issuer.restart().await;
+        eventually("the verifier recovers", RECONNECTION, async || {
+            push.get_me(&json!({})).await.status == 200
+        })
+        .await;
+    }
 }
 
 #[tokio::test]

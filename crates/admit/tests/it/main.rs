@@ -15,5 +15,6 @@ mod keys;
 mod lifecycle;
 mod password_flow;
 mod postgres;
+mod resource_modes;
 mod revocation_stream;
 mod serve_binary;
