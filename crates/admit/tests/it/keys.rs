@@ -182,3 +182,60 @@ async fn keys_import_export_and_bad_arguments() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("no master key"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_on_schedule() {
+    use sqlx::Connection;
+    let t = start_with(|s| {
+        s.key_reload_interval = 1;
+        s.key_rotation_interval = Some(3600);
+    })
+    .await;
+    let current = |listing: &str| {
+        listing
+            .lines()
+            .find(|l| l.starts_with("ES256") && l.contains(" current "))
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let before = current(&t.admit_ok(&["keys", "list"], None));
+    // Make the keys an interval old, as if a month had passed.
+    let mut db = sqlx::SqliteConnection::connect(&t.database_url())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE signing_keys SET created_at = created_at - 7200, activated_at = activated_at - 7200").execute(&mut db).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = current(&t.admit_ok(&["keys", "list"], None));
+        if now != before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled rotation within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // On an empty database there is nothing to rotate, and it says so.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("master.key"), "A".repeat(43)).unwrap();
+    let db = format!("sqlite://{}", empty.path().join("admit.db").display());
+    let out = crate::harness::run_admit(
+        &db,
+        &[
+            "--data-dir",
+            empty.path().to_str().unwrap(),
+            "keys",
+            "rotate",
+        ],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no next"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
