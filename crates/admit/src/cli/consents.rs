@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use admit_store::Store;
-use anyhow::Context;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -15,16 +14,11 @@ pub enum Command {
 }
 
 pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
-    let user_id = |name: String| async move {
-        store
-            .user_by_username(&name)
-            .await?
-            .map(|u| u.id)
-            .with_context(|| format!("no user {name:?}"))
-    };
     match cmd {
         Command::List { username } => {
-            let consents = store.list_consents(&user_id(username).await?).await?;
+            let consents = store
+                .list_consents(&super::user_id(store, &username).await?)
+                .await?;
             println!("{:<24} {:<12} SCOPE", "CLIENT_ID", "GRANTED_AT");
             for c in consents {
                 println!("{:<24} {:<12} {}", c.client_id, c.granted_at, c.scope);
@@ -35,7 +29,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             client_id,
         } => {
             let revoked = store
-                .revoke_consent(&user_id(username.clone()).await?, &client_id)
+                .revoke_consent(&super::user_id(store, &username).await?, &client_id)
                 .await?;
             anyhow::ensure!(revoked, "{username} has given no consent to {client_id:?}");
             println!("withdrew {username}'s consent to {client_id}");

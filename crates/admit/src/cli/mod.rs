@@ -98,6 +98,13 @@ async fn open_store(url: &str, data_dir: &std::path::Path) -> anyhow::Result<Sto
     Store::connect(url).await.context("opening the database")
 }
 
+/// The id of the user named `username`, or a one-line refusal.
+async fn user_id(store: &Store, username: &str) -> anyhow::Result<String> {
+    let user = store.user_by_username(username).await?;
+    user.map(|u| u.id)
+        .with_context(|| format!("no user {username:?}"))
+}
+
 /// Reads one line from standard input (a password or secret), without the newline.
 fn read_stdin_line(what: &str) -> anyhow::Result<String> {
     let mut line = String::new();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use admit_server::{now, revocation};
 use admit_store::Store;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -24,18 +24,11 @@ pub enum Command {
 }
 
 pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
-    let user_id = |name: String| async move {
-        store
-            .user_by_username(&name)
-            .await?
-            .map(|u| u.id)
-            .with_context(|| format!("no user {name:?}"))
-    };
     let now = now();
     match cmd {
         Command::List { user } => {
             let user_id = match user {
-                Some(name) => Some(user_id(name).await?),
+                Some(name) => Some(super::user_id(store, &name).await?),
                 None => None,
             };
             println!(
@@ -64,7 +57,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
         Command::Revoke {
             user: Some(name), ..
         } => {
-            let user_id = user_id(name.clone()).await?;
+            let user_id = super::user_id(store, &name).await?;
             let sessions = store.list_sessions(Some(&user_id)).await?;
             let live: Vec<_> = sessions.iter().filter(|s| s.revoked_at.is_none()).collect();
             for s in &live {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use admit_resource::{BearerError, Verifier};
 use admit_server::Settings;
 
-use crate::harness::{PASSWORD, run_admit};
+use crate::harness::{PASSWORD, printed_secret, run_admit};
 
 /// Polls `verify` until it refuses the token, for at most 5 s; returns how long it took.
 async fn refused_within(verifier: &Verifier, token: &str) -> Duration {
@@ -31,6 +31,41 @@ impl Admit {
         settings.password_hash_concurrency = 1;
         let server = admit_server::spawn(settings).await.unwrap();
         Admit { dir, server }
+    }
+
+    /// A fresh admit with alice, a password-grant client `app` and a resource server
+    /// `api` allowed to introspect; returns it with the two secrets.
+    async fn provisioned() -> (Admit, String, String) {
+        let admit =
+            Admit::start(tempfile::tempdir().unwrap(), "127.0.0.1:0".parse().unwrap()).await;
+        admit.cli(
+            &["user", "add", "alice", "--password-stdin"],
+            Some(PASSWORD),
+        );
+        let app = admit.cli(
+            &[
+                "client",
+                "add",
+                "app",
+                "--grant",
+                "password",
+                "--grant",
+                "refresh_token",
+            ],
+            None,
+        );
+        let api = admit.cli(
+            &[
+                "client",
+                "add",
+                "api",
+                "--grant",
+                "client_credentials",
+                "--introspect",
+            ],
+            None,
+        );
+        (admit, printed_secret(&app), printed_secret(&api))
     }
 
     fn db(&self) -> String {
@@ -67,34 +102,7 @@ impl Admit {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_mode_follows_revocations_across_an_admit_restart() {
-    let admit = Admit::start(tempfile::tempdir().unwrap(), "127.0.0.1:0".parse().unwrap()).await;
-    admit.cli(
-        &["user", "add", "alice", "--password-stdin"],
-        Some(PASSWORD),
-    );
-    let app = crate::harness::printed_secret(&admit.cli(
-        &[
-            "client",
-            "add",
-            "app",
-            "--grant",
-            "password",
-            "--grant",
-            "refresh_token",
-        ],
-        None,
-    ));
-    let api = crate::harness::printed_secret(&admit.cli(
-        &[
-            "client",
-            "add",
-            "api",
-            "--grant",
-            "client_credentials",
-            "--introspect",
-        ],
-        None,
-    ));
+    let (admit, app, api) = Admit::provisioned().await;
     let issuer = admit.server.issuer.clone();
     let verifier = Verifier::builder(&issuer, &issuer)
         .discover()
@@ -144,34 +152,7 @@ async fn push_mode_follows_revocations_across_an_admit_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspection_mode_sees_revocations_at_once() {
-    let admit = Admit::start(tempfile::tempdir().unwrap(), "127.0.0.1:0".parse().unwrap()).await;
-    admit.cli(
-        &["user", "add", "alice", "--password-stdin"],
-        Some(PASSWORD),
-    );
-    let app = crate::harness::printed_secret(&admit.cli(
-        &[
-            "client",
-            "add",
-            "app",
-            "--grant",
-            "password",
-            "--grant",
-            "refresh_token",
-        ],
-        None,
-    ));
-    let api = crate::harness::printed_secret(&admit.cli(
-        &[
-            "client",
-            "add",
-            "api",
-            "--grant",
-            "client_credentials",
-            "--introspect",
-        ],
-        None,
-    ));
+    let (admit, app, api) = Admit::provisioned().await;
     let issuer = admit.server.issuer.clone();
     let verifier = Verifier::builder(&issuer, &issuer)
         .discover()

@@ -146,18 +146,8 @@ pub async fn refresh(
     )?;
     response.refresh_token = Some(new_token);
     // OpenID Connect Core §12.2: a refreshed ID token for the same session, without nonce.
-    if scope.contains("openid")
-        && let Some(login) = &login
-        && let Some(sid) = login.session_id
-    {
-        response.id_token = Some(id_token(
-            state,
-            client,
-            login,
-            sid,
-            &response.access_token,
-            now,
-        )?);
+    if let Some(login) = &login {
+        response.id_token = id_token(state, client, &scope, login, &response.access_token, now)?;
     }
     Ok(response)
 }

@@ -59,18 +59,7 @@ pub async fn user_tokens(
         state.store.insert_refresh_family(&family, &row).await?;
         response.refresh_token = Some(refresh_token);
     }
-    if scope.contains("openid")
-        && let Some(sid) = login.session_id
-    {
-        response.id_token = Some(id_token(
-            state,
-            client,
-            login,
-            sid,
-            &response.access_token,
-            now,
-        )?);
-    }
+    response.id_token = id_token(state, client, scope, login, &response.access_token, now)?;
     Ok((response, family_id))
 }
 
@@ -107,15 +96,19 @@ pub fn access_token(
     Ok(TokenResponse::bearer(jwt, lifetime, scope))
 }
 
-/// OpenID Connect Core §2 and §3.1.3.6.
+/// OpenID Connect Core §2 and §3.1.3.6: an ID token when `openid` was granted and the
+/// user logged in through an SSO session (not the password grant).
 pub fn id_token(
     state: &AppState,
     client: &TokenClient,
+    scope: &Scope,
     login: &Login<'_>,
-    sid: &str,
     access_token: &str,
     now: i64,
-) -> Result<String, ApiError> {
+) -> Result<Option<String>, ApiError> {
+    let Some(sid) = login.session_id.filter(|_| scope.contains("openid")) else {
+        return Ok(None);
+    };
     let keys = state.keys();
     let key = keys
         .signing_key(client.id_token_alg)
@@ -132,7 +125,9 @@ pub fn id_token(
         azp: client.client.client_id.clone(),
         sid: sid.to_owned(),
     };
-    Ok(admit_jose::sign(key, "JWT", &claims).map_err(anyhow::Error::from)?)
+    Ok(Some(
+        admit_jose::sign(key, "JWT", &claims).map_err(anyhow::Error::from)?,
+    ))
 }
 
 /// A refresh token row: it expires when unused for the idle lifetime, and never after
