@@ -127,11 +127,12 @@ impl AccessTokenGrant<'_> {
     }
 }
 
-/// RFC 6749 §5.1 successful response.
-#[derive(Serialize)]
+/// RFC 6749 §5.1 successful response. Deserialisable too: a refresh answered once is
+/// kept (sealed) for a short grace window and answered again to an identical repeat.
+#[derive(Serialize, serde::Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -146,7 +147,7 @@ impl TokenResponse {
     pub fn bearer(access_token: String, expires_in: i64, scope: &Scope) -> TokenResponse {
         TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: "Bearer".to_owned(),
             expires_in,
             refresh_token: None,
             scope: (!scope.is_empty()).then(|| scope.to_string()),

@@ -55,6 +55,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
             settings.data_dir.display()
         )
     })?;
+    let lock = lock_sqlite(&settings.database_url)?;
     let store = Store::connect(&settings.database_url)
         .await
         .context("opening the database")?;
@@ -96,6 +97,8 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
     let app = router(state);
     let mut stopped = stopping.subscribe();
     let task = tokio::spawn(async move {
+        // Held while serving: a second server on the same SQLite file is refused.
+        let _lock = lock;
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.changed().await;
@@ -113,6 +116,39 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         task,
         stopping,
     })
+}
+
+/// SQLite serves one instance: a second `admit serve` on the same file is refused
+/// with a clear message (several instances need PostgreSQL). The CLI takes no lock,
+/// so it works while the server runs. The lock is released when the process ends.
+fn lock_sqlite(database_url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(rest) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    else {
+        return Ok(None);
+    };
+    let path = format!("{}.lock", rest.split('?').next().unwrap_or(rest));
+    if let Some(dir) = std::path::Path::new(&path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {path}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another admit is already serving this SQLite database ({path} is locked); \
+             run several instances over PostgreSQL instead"
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {path}")),
+    }
 }
 
 /// Every few seconds: rotate on schedule, drop keys no token can need, and re-read the

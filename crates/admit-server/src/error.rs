@@ -18,6 +18,8 @@ pub enum ApiError {
     Bearer(StatusCode, Option<&'static str>, &'static str),
     /// An authenticated client asking for something it is not allowed (403).
     Forbidden(OAuthError),
+    /// The database cannot be reached: try again shortly (503 with `Retry-After`).
+    Unavailable,
     /// The request body or headers exceed admit's limits.
     TooLarge(StatusCode),
     Internal(anyhow::Error),
@@ -31,7 +33,12 @@ impl From<OAuthError> for ApiError {
 
 impl From<admit_store::StoreError> for ApiError {
     fn from(e: admit_store::StoreError) -> Self {
-        ApiError::Internal(e.into())
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.into())
+        }
     }
 }
 
@@ -73,6 +80,17 @@ impl IntoResponse for ApiError {
                 (status, e)
             }
             ApiError::Forbidden(e) => (StatusCode::FORBIDDEN, e),
+            ApiError::Unavailable => {
+                let body = serde_json::json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "the service is briefly unavailable; try again",
+                });
+                let headers = [
+                    (header::RETRY_AFTER, "5"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ];
+                return (StatusCode::SERVICE_UNAVAILABLE, headers, Json(body)).into_response();
+            }
             ApiError::TooLarge(status) => {
                 (status, OAuthError::invalid_request("request too large"))
             }

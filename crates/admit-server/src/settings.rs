@@ -26,6 +26,10 @@ pub struct Settings {
     pub refresh_token_ttl: i64,
     /// A refresh token unused this long expires.
     pub refresh_idle_ttl: i64,
+    /// A repeat of the same refresh by the same client within this many seconds gets
+    /// the same answer instead of counting as reuse (two tabs, a retry after a
+    /// timeout). 0 turns it off.
+    pub refresh_grace: i64,
     /// Lifetime of an authorization code (RFC 6749 §4.1.2: ten minutes at most).
     pub code_ttl: i64,
     /// Rotate signing keys on their own this often; `None` rotates only on command.
@@ -68,6 +72,7 @@ impl Settings {
             refresh_token_ttl: 30 * 24 * 3600,
             refresh_idle_ttl: 7 * 24 * 3600,
             code_ttl: 60,
+            refresh_grace: 5,
             key_rotation_interval: Some(30 * 24 * 3600),
             key_reload_interval: crate::keyring::RELOAD_INTERVAL as u64,
             session_ttl: 12 * 3600,

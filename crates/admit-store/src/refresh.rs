@@ -166,10 +166,13 @@ impl Store {
     /// unknown or already rotated: a concurrent request won, or this is reuse.
     ///
     /// `new` always joins the old token's family; its `family_id` is not read.
+    /// `successor` is what the caller answered with, already encrypted; a repeat of the
+    /// same refresh within the grace window gets it back ([`Store::refresh_successor`]).
     pub async fn rotate_refresh(
         &self,
         old_hash: &[u8],
         new: &RefreshToken,
+        successor: &[u8],
         now: i64,
     ) -> Result<bool, StoreError> {
         on_pool!(self, p => {
@@ -179,11 +182,12 @@ impl Store {
             // `rotated_at IS NULL`; SQLite serializes writers outright. No
             // read-then-write, so no window between check and claim.
             let claimed = sqlx::query(
-                "UPDATE refresh_tokens SET rotated_at = $2 \
+                "UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3 \
                  WHERE token_hash = $1 AND rotated_at IS NULL",
             )
             .bind(old_hash)
             .bind(now)
+            .bind(successor)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -206,6 +210,20 @@ impl Store {
             tx.commit().await?;
             Ok(true)
         })
+    }
+
+    /// The encrypted answer stored when this token was rotated, if any (empty = none).
+    pub async fn refresh_successor(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let found: Option<Option<Vec<u8>>> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT successor_enc FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(p)
+        .await)?;
+        Ok(found.flatten().filter(|s| !s.is_empty()))
     }
 
     /// Revokes a family at `now`. Returns `false` if it does not exist or was

@@ -4,6 +4,7 @@ mod account;
 mod authorize;
 mod discovery;
 mod form;
+mod health;
 mod interaction;
 mod introspect;
 mod logout;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/oauth2/logout", get(logout::get).post(logout::post))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/account", get(account::page))
         .route("/account/login", post(account::login))
         .route("/account/consents", post(account::withdraw))

@@ -75,7 +75,7 @@ pub async fn case_rotate(store: Store) {
 
     // `family_id` of the new token is ignored: it joins the old one's family.
     let t2 = token(b"t2", "ignored", 2_000, 6_000);
-    assert!(store.rotate_refresh(b"t1", &t2, 2_000).await.unwrap());
+    assert!(store.rotate_refresh(b"t1", &t2, b"", 2_000).await.unwrap());
     let old = store.refresh_token(b"t1").await.unwrap().unwrap();
     assert_eq!(old.token.rotated_at, Some(2_000));
     let new = store.refresh_token(b"t2").await.unwrap().unwrap();
@@ -85,7 +85,7 @@ pub async fn case_rotate(store: Store) {
     // Presenting t1 again loses, and its would-be successor is not stored.
     assert!(
         !store
-            .rotate_refresh(b"t1", &token(b"t3", "f1", 2_100, 6_100), 2_100)
+            .rotate_refresh(b"t1", &token(b"t3", "f1", 2_100, 6_100), b"", 2_100)
             .await
             .unwrap()
     );
@@ -103,7 +103,7 @@ pub async fn case_rotate(store: Store) {
     // Unknown tokens lose too.
     assert!(
         !store
-            .rotate_refresh(b"nope", &token(b"t4", "f1", 2_100, 6_100), 2_100)
+            .rotate_refresh(b"nope", &token(b"t4", "f1", 2_100, 6_100), b"", 2_100)
             .await
             .unwrap()
     );
@@ -112,7 +112,7 @@ pub async fn case_rotate(store: Store) {
     // The chain goes on from the newest token.
     assert!(
         store
-            .rotate_refresh(b"t2", &token(b"t5", "f1", 3_000, 7_000), 3_000)
+            .rotate_refresh(b"t2", &token(b"t5", "f1", 3_000, 7_000), b"", 3_000)
             .await
             .unwrap()
     );
@@ -136,7 +136,7 @@ pub async fn case_rotate_race(store: Store) {
             tokio::spawn(async move {
                 barrier.wait().await;
                 let new = token(&[b'n', i], "f1", 2_000, 6_000);
-                store.rotate_refresh(b"old", &new, 2_000).await
+                store.rotate_refresh(b"old", &new, b"", 2_000).await
             })
         })
         .collect();
@@ -163,7 +163,7 @@ pub async fn case_revoke_family(store: Store) {
         .unwrap();
     assert!(
         store
-            .rotate_refresh(b"t1", &token(b"t2", "f1", 1_500, 5_500), 1_500)
+            .rotate_refresh(b"t1", &token(b"t2", "f1", 1_500, 5_500), b"", 1_500)
             .await
             .unwrap()
     );
@@ -190,7 +190,7 @@ pub async fn case_purge_expired(store: Store) {
         .unwrap();
     assert!(
         store
-            .rotate_refresh(b"a1", &token(b"a2", "f1", 2_000, 9_999), 2_000)
+            .rotate_refresh(b"a1", &token(b"a2", "f1", 2_000, 9_999), b"", 2_000)
             .await
             .unwrap()
     );
@@ -203,7 +203,7 @@ pub async fn case_purge_expired(store: Store) {
         .unwrap();
     assert!(
         store
-            .rotate_refresh(b"b1", &token(b"b2", "f2", 4_000, 20_000), 4_000)
+            .rotate_refresh(b"b1", &token(b"b2", "f2", 4_000, 20_000), b"", 4_000)
             .await
             .unwrap()
     );
@@ -305,11 +305,16 @@ pub async fn case_purge_in_batches(store: Store) {
             .unwrap();
     }
     let next = token(b"live1-next", "", 2_000, 20_000);
-    assert!(store.rotate_refresh(b"live1", &next, 2_000).await.unwrap());
+    assert!(
+        store
+            .rotate_refresh(b"live1", &next, b"", 2_000)
+            .await
+            .unwrap()
+    );
     let last = token(b"live1-last", "", 3_000, now - 1);
     assert!(
         store
-            .rotate_refresh(b"live1-next", &last, 3_000)
+            .rotate_refresh(b"live1-next", &last, b"", 3_000)
             .await
             .unwrap()
     );
@@ -334,4 +339,32 @@ pub async fn case_purge_in_batches(store: Store) {
         );
     }
     assert_eq!(store.purge_expired(now).await.unwrap(), 0);
+}
+
+pub async fn case_rotation_keeps_the_successor(store: Store) {
+    store
+        .insert_refresh_family(
+            &family("f1", "app", Some("u1")),
+            &token(b"t1", "f1", 1_000, 9_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.refresh_successor(b"t1").await.unwrap(), None);
+    assert!(
+        store
+            .rotate_refresh(
+                b"t1",
+                &token(b"t2", "f1", 2_000, 9_000),
+                b"sealed answer",
+                2_000
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.refresh_successor(b"t1").await.unwrap().as_deref(),
+        Some(&b"sealed answer"[..])
+    );
+    assert_eq!(store.refresh_successor(b"t2").await.unwrap(), None);
+    assert_eq!(store.refresh_successor(b"unknown").await.unwrap(), None);
 }

@@ -132,6 +132,7 @@ async fn keys_survive_a_restart_and_are_encrypted_at_rest() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    again.shutdown().await;
     // A wrong master key refuses to start instead of serving with unreadable keys.
     let mut wrong =
         admit_server::Settings::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
@@ -141,5 +142,4 @@ async fn keys_survive_a_restart_and_are_encrypted_at_rest() {
         .err()
         .expect("a wrong master key is refused");
     assert!(format!("{err:#}").contains("master key"), "{err:#}");
-    again.shutdown().await;
 }

@@ -24,6 +24,9 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
     settings.password_hash_concurrency = 2;
+    // Most tests present a rotated refresh token at once and expect reuse detection;
+    // the grace window has tests of its own (scale_out.rs).
+    settings.refresh_grace = 0;
     let default_url = settings.database_url.clone();
     configure(&mut settings);
     let database_url_override =

@@ -17,4 +17,5 @@ mod password_flow;
 mod postgres;
 mod resource_modes;
 mod revocation_stream;
+mod scale_out;
 mod serve_binary;

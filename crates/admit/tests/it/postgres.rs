@@ -6,7 +6,7 @@ use crate::harness::{PASSWORD, start_with};
 
 /// A fresh database on the server named by `ADMIT_TEST_POSTGRES_URL`: its URL and name,
 /// or `None` (the test then says it was skipped).
-async fn fresh_database() -> Option<(String, String)> {
+pub async fn fresh_database() -> Option<(String, String)> {
     let Ok(base) = std::env::var("ADMIT_TEST_POSTGRES_URL") else {
         eprintln!("skipped: ADMIT_TEST_POSTGRES_URL is unset, PostgreSQL end-to-end test not run");
         return None;
@@ -27,7 +27,7 @@ async fn fresh_database() -> Option<(String, String)> {
     Some((url.to_string(), name))
 }
 
-async fn drop_database(name: &str) {
+pub async fn drop_database(name: &str) {
     let base = std::env::var("ADMIT_TEST_POSTGRES_URL").unwrap();
     let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -96,7 +96,9 @@ pub async fn password(
 }
 
 /// Rotation: every refresh retires the presented token; a retired one presented again
-/// revokes its whole family.
+/// revokes its whole family. Exactly once: a repeat by the same client within the
+/// grace window (two tabs, a retry after a timeout, a race between instances) gets the
+/// answer the first presentation got, which was sealed into the retired token's row.
 pub async fn refresh(
     state: &AppState,
     client: &TokenClient,
@@ -115,16 +117,12 @@ pub async fn refresh(
     });
     let scope = match refresh::judge(stored.as_ref(), &client.client.client_id, scope, now)? {
         Decision::Rotate { scope } => scope,
-        Decision::Reuse => return Err(reuse(state, found.as_ref(), now).await),
+        Decision::Reuse => return repeat_or_reuse(state, found.as_ref(), &old_hash, now).await,
     };
     let found = found.expect("judged tokens exist");
     let family = &found.family;
     let new_token = random_token(32);
     let row = refresh_row(client, &new_token, family, now);
-    if !state.store.rotate_refresh(&old_hash, &row, now).await? {
-        // Another request rotated it first: this presentation is a reuse.
-        return Err(reuse(state, Some(&found), now).await);
-    }
     let subject = family
         .user_id
         .as_deref()
@@ -149,7 +147,39 @@ pub async fn refresh(
     if let Some(login) = &login {
         response.id_token = id_token(state, client, &scope, login, &response.access_token, now)?;
     }
+    // The answer is built before the rotation so it can be stored with it, atomically.
+    let sealed = match state.settings.refresh_grace {
+        0 => Vec::new(),
+        grace => state.sealer.seal(&response, now + grace).into_bytes(),
+    };
+    if !state
+        .store
+        .rotate_refresh(&old_hash, &row, &sealed, now)
+        .await?
+    {
+        // Another request rotated it a moment ago.
+        return repeat_or_reuse(state, Some(&found), &old_hash, now).await;
+    }
     Ok(response)
+}
+
+/// A retired token presented again: the first answer while the grace window lasts
+/// (the client is the family's, `judge` checked), otherwise reuse.
+async fn repeat_or_reuse(
+    state: &AppState,
+    found: Option<&RefreshLookup>,
+    old_hash: &[u8],
+    now: i64,
+) -> Result<TokenResponse, ApiError> {
+    if found.is_some_and(|f| f.family.revoked_at.is_none())
+        && let Some(sealed) = state.store.refresh_successor(old_hash).await?
+        && let Some(first) = std::str::from_utf8(&sealed)
+            .ok()
+            .and_then(|s| state.sealer.open(s, now))
+    {
+        return Ok(first);
+    }
+    Err(reuse(state, found, now).await)
 }
 
 /// A refresh token presented again: revoke its family, answer `invalid_grant`.
