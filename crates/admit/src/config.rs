@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub refresh_token_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub code_ttl: Option<i64>,
+    pub refresh_grace: Option<i64>,
     pub session_ttl: Option<i64>,
     pub key_rotation_interval: Option<i64>,
     pub hs256_secret_file: Option<PathBuf>,

@@ -45,6 +45,10 @@ pub struct Args {
     /// A refresh token unused this many seconds expires [default: 604800, 7 days]
     #[arg(long, env = "ADMIT_REFRESH_IDLE_TTL")]
     refresh_idle_ttl: Option<i64>,
+    /// A repeat of the same refresh by the same client within this many seconds gets the
+    /// same answer instead of counting as reuse; 0 turns it off [default: 5]
+    #[arg(long, env = "ADMIT_REFRESH_GRACE")]
+    refresh_grace: Option<i64>,
     /// Authorization-code lifetime in seconds, at most 600 [default: 60]
     #[arg(long, env = "ADMIT_CODE_TTL")]
     code_ttl: Option<i64>,
@@ -124,6 +128,11 @@ pub async fn run(
         settings.refresh_idle_ttl,
         i64::MAX / 4,
     )?;
+    settings.refresh_grace = match args.refresh_grace.or(file.refresh_grace) {
+        Some(g) if !(0..=60).contains(&g) => bail!("the refresh grace window is 0 to 60 seconds"),
+        Some(g) => g,
+        None => settings.refresh_grace,
+    };
     // RFC 6749 §4.1.2: a maximum code lifetime of 10 minutes is RECOMMENDED.
     settings.code_ttl = lifetime(
         "code lifetime",
