@@ -90,9 +90,8 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
             .map(|(_, v)| v.into_owned().into_bytes())?;
         String::from_utf8(bytes).ok()
     };
-    let id = unescape(id)?;
-    (!id.is_empty()).then_some(())?;
-    Some((id, unescape(secret)?))
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    (!id.is_empty() && !id.contains('\0') && !secret.contains('\0')).then_some((id, secret))
 }
 
 /// Checks presented credentials against the registered client (`None` when the id

@@ -21,6 +21,12 @@ impl Params {
             if i >= MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
+            // A NUL is never meaningful in OAuth parameters, and some databases refuse it.
+            if name.contains('\0') || value.contains('\0') {
+                return Err(OAuthError::invalid_request(
+                    "parameters may not contain NUL characters",
+                ));
+            }
             if value.is_empty() {
                 continue;
             }
@@ -68,5 +74,7 @@ mod tests {
         assert!(Params::parse(b"a=1&a=2").is_err());
         assert!(Params::parse(b"a=1&a=").is_ok());
         assert!(Params::parse("x=1&".repeat(70).as_bytes()).is_err());
+        assert!(Params::parse(b"client_id=a%00b").is_err());
+        assert!(Params::parse(b"a%00=1").is_err());
     }
 }

@@ -180,6 +180,11 @@ async fn keys_upkeep(state: &AppState) -> anyhow::Result<()> {
         }
     }
     keyring::delete_expired(&state.store, now).await?;
+    // Answers kept for the refresh grace window are useless after it: drop them soon.
+    state
+        .store
+        .forget_successors(now - state.settings.refresh_grace)
+        .await?;
     let settings = &state.settings;
     let fresh = Keyring::load(
         &state.store,
@@ -220,7 +225,11 @@ fn router(state: AppState) -> Router {
     routes::router(state)
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn(limit_headers))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the method and path only: queries carry codes, state and
+        // `id_token_hint`, which must not reach a log.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         // Authorization and cookies never reach a log line.
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,

@@ -42,6 +42,13 @@ impl From<admit_store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::password::Busy> for ApiError {
+    fn from(_: crate::password::Busy) -> Self {
+        tracing::warn!("password checks are saturated: refusing a login");
+        ApiError::Unavailable
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         ApiError::Internal(e)

@@ -33,10 +33,20 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Verifies passwords off the async threads, at most `concurrency` at a time.
+/// How many checks may wait per running one.
+const QUEUE_PER_PERMIT: usize = 32;
+
+/// Too many password checks are waiting; try again shortly.
+#[derive(Debug)]
+pub struct Busy;
+
+/// Verifies passwords off the async threads, at most `concurrency` at a time, with at
+/// most [`QUEUE_PER_PERMIT`] × `concurrency` more waiting: past that a login storm is
+/// refused (503) instead of queueing without end.
 #[derive(Clone)]
 pub struct Verifier {
     permits: Arc<Semaphore>,
+    waiting: Arc<Semaphore>,
     /// Checked against when the user does not exist, so an unknown user costs the
     /// same Argon2id work as a known one and answers in the same time.
     dummy: Arc<str>,
@@ -44,14 +54,18 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(concurrency: usize) -> Verifier {
+        let concurrency = concurrency.max(1);
         Verifier {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            waiting: Arc::new(Semaphore::new(concurrency * QUEUE_PER_PERMIT)),
             dummy: hash(&crate::random_token(16)).into(),
         }
     }
 
     /// `phc` is `None` for an unknown user: the work is done anyway and fails.
-    pub async fn verify(&self, password: String, phc: Option<String>) -> bool {
+    /// `Err(Busy)` when too many checks are already waiting.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, Busy> {
+        let _queued = self.waiting.try_acquire().map_err(|_| Busy)?;
         let _permit = self
             .permits
             .acquire()
@@ -62,6 +76,6 @@ impl Verifier {
         let ok = tokio::task::spawn_blocking(move || verify(&password, &phc))
             .await
             .unwrap_or(false);
-        ok && known
+        Ok(ok && known)
     }
 }

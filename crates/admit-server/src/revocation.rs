@@ -9,19 +9,42 @@ pub const MAX_ACCESS_TOKEN_TTL: i64 = 24 * 3600;
 
 /// An SSO session: its refresh tokens and the access tokens carrying its `sid`.
 pub async fn session(store: &Store, session_id: &str, now: i64) -> Result<bool, StoreError> {
+    // Events only when something changed: repeating a revocation must not flood the
+    // stream every resource server follows.
     let revoked = store.revoke_session(session_id, now).await?;
-    event(store, "sid", session_id, now).await?;
+    if revoked {
+        event(store, "sid", session_id, now).await?;
+    }
     Ok(revoked)
 }
 
 /// A refresh-token family: its refresh tokens and the access tokens carrying its `gid`.
 pub async fn family(store: &Store, family_id: &str, now: i64) -> Result<bool, StoreError> {
     let revoked = store.revoke_refresh_family(family_id, now).await?;
-    event(store, "grant", family_id, now).await?;
+    if revoked {
+        event(store, "grant", family_id, now).await?;
+    }
     Ok(revoked)
 }
 
-/// One access token, until it expires anyway.
+/// A user's consent to a client, and with it the client's access for that user: the
+/// refresh families and the access tokens issued from them. Returns whether a consent
+/// was withdrawn.
+pub async fn consent(
+    store: &Store,
+    user_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let withdrawn = store.revoke_consent(user_id, client_id).await?;
+    for id in store.live_families(user_id, client_id).await? {
+        family(store, &id, now).await?;
+    }
+    Ok(withdrawn)
+}
+
+/// One live access token, until it expires anyway (the caller checked it is live, so
+/// a repeated revocation records nothing).
 pub async fn access_token(store: &Store, jti: &str, exp: i64, now: i64) -> Result<(), StoreError> {
     store.add_revocation("jti", jti, now, exp).await.map(drop)
 }

@@ -260,6 +260,36 @@ impl Store {
             .map(|r| r.rows_affected()))?)
     }
 
+    /// The ids of a user's unrevoked families with one client: what withdrawing that
+    /// user's consent to the client must end.
+    pub async fn live_families(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "SELECT id FROM refresh_families \
+             WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL ORDER BY id",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    /// Forgets the answers kept for refreshes rotated before `rotated_before`: once the
+    /// grace window is over they are useless, and at rest they would reveal live tokens.
+    pub async fn forget_successors(&self, rotated_before: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query(
+            "UPDATE refresh_tokens SET successor_enc = NULL \
+             WHERE successor_enc IS NOT NULL AND rotated_at < $1",
+        )
+        .bind(rotated_before)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
     /// Deletes tokens that expired before `now`, then families left with no
     /// live token, each in batches. Returns the number of rows deleted
     /// (tokens plus families).

@@ -129,10 +129,7 @@ pub async fn withdraw(
         return Ok(login_page(&state, &headers, None));
     };
     if let Some(client_id) = form.get("client_id") {
-        state
-            .store
-            .revoke_consent(&session.user_id, client_id)
-            .await?;
+        crate::revocation::consent(&state.store, &session.user_id, client_id, now()).await?;
     }
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/account")]).into_response())
 }

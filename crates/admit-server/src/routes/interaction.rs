@@ -152,7 +152,7 @@ pub async fn try_login(
     };
     let user = state.store.user_by_username(username).await?;
     let phc = user.as_ref().map(|u| u.password_hash.clone());
-    if !state.passwords.verify(password.to_owned(), phc).await {
+    if !state.passwords.verify(password.to_owned(), phc).await? {
         return Ok(None);
     }
     let user = user.expect("verified users exist");

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::form::read_form;
 use super::token::authenticate_client;
 use crate::error::ApiError;
-use crate::own_tokens::{live_access_token, valid_access_token};
+use crate::own_tokens::live_access_token;
 use crate::state::AppState;
 use crate::{now, revocation};
 
@@ -41,9 +41,11 @@ pub async fn introspect(
             break;
         }
     }
-    let visible = answer.client_id.as_deref().is_some_and(|owner| {
-        may_introspect(&client.client.client_id, client.may_introspect, owner)
-    });
+    // RFC 7662 §2.1: the caller must be authorized; a public client proves nothing.
+    let visible = !client.client.is_public()
+        && answer.client_id.as_deref().is_some_and(|owner| {
+            may_introspect(&client.client.client_id, client.may_introspect, owner)
+        });
     if !visible {
         answer = Introspection::inactive();
     }
@@ -140,7 +142,7 @@ pub async fn revoke(
             return Err(not_yours().into());
         }
         revocation::family(&state.store, &found.family.id, now).await?;
-    } else if let Some(claims) = valid_access_token(&state, token, now) {
+    } else if let Some(claims) = live_access_token(&state, token, now).await? {
         if !may_revoke(&client.client.client_id, &claims.client_id) {
             return Err(not_yours().into());
         }

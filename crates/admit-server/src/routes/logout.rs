@@ -54,9 +54,11 @@ async fn start(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Response, ApiError> {
-    let hinted_client = params
-        .get("id_token_hint")
-        .and_then(|hint| hint_audience(state, hint));
+    let hint = match params.get("id_token_hint") {
+        Some(hint) => read_hint(state, headers, hint).await?,
+        None => None,
+    };
+    let hinted_client = hint.as_ref().map(|h| h.client_id.clone());
     let client_id = match (params.get("client_id"), &hinted_client) {
         (Some(a), Some(b)) if a != b => {
             return Ok(pages::error(
@@ -87,7 +89,8 @@ async fn start(
         redirect,
         state: params.get("state").map(str::to_owned),
     };
-    if hinted_client.is_some() {
+    // §2: without confirmation only when the hint is this session's own ID token.
+    if hint.is_some_and(|h| h.this_session) {
         return end_session(state, headers, after).await;
     }
     let sealed = state
@@ -127,15 +130,55 @@ async fn confirmed(
     }
 }
 
-/// The client an ID token admit issued was for. Expired hints are accepted (§2: the
-/// hint identifies, it does not authorise), but the signature and issuer must hold.
-fn hint_audience(state: &AppState, hint: &str) -> Option<String> {
-    let jwt = UnverifiedJwt::parse(hint).ok()?;
+/// What an `id_token_hint` says: the client of an ID token admit issued, and whether
+/// it was issued for *this browser's* session. Expired hints are accepted (§2: the hint
+/// identifies, it does not authorise); the signature, issuer and type (an ID token, not
+/// an access token, RFC 8725 §3.11) must hold, or the hint is ignored.
+struct Hint {
+    client_id: String,
+    this_session: bool,
+}
+
+async fn read_hint(
+    state: &AppState,
+    headers: &HeaderMap,
+    hint: &str,
+) -> Result<Option<Hint>, ApiError> {
+    let Ok(jwt) = UnverifiedJwt::parse(hint) else {
+        return Ok(None);
+    };
+    if jwt
+        .header()
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(admit_jose::ACCESS_TOKEN_TYP))
+    {
+        return Ok(None);
+    }
     let keys = state.keys();
-    let key = keys.verifying_keys().find(&jwt).ok()?;
-    let claims = jwt.verify(key, &[jwt.alg()]).ok()?;
-    (claims.get("iss")?.as_str()? == state.settings.issuer).then_some(())?;
-    claims.get("aud")?.as_str().map(str::to_owned)
+    let Some(claims) = keys
+        .verifying_keys()
+        .find(&jwt)
+        .ok()
+        .and_then(|key| jwt.verify(key, &[jwt.alg()]).ok())
+    else {
+        return Ok(None);
+    };
+    let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
+    let (Some(issuer), Some(client_id)) = (text("iss"), text("aud")) else {
+        return Ok(None);
+    };
+    if issuer != state.settings.issuer {
+        return Ok(None);
+    }
+    let session = browser::session(state, headers, now()).await?;
+    let this_session = session.is_some_and(|s| {
+        text("sid") == Some(s.id.as_str()) && text("sub") == Some(s.user_id.as_str())
+    });
+    Ok(Some(Hint {
+        client_id: client_id.to_owned(),
+        this_session,
+    }))
 }
 
 async fn end_session(

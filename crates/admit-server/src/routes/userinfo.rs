@@ -29,6 +29,10 @@ pub async fn userinfo(
             {
                 token
             }
+            // Another scheme carries no Bearer token at all (RFC 6750 §3.1).
+            Some((scheme, _)) if !scheme.eq_ignore_ascii_case("bearer") => {
+                return Err(unauthorized(None, "an access token is required"));
+            }
             _ => {
                 return Err(ApiError::Bearer(
                     StatusCode::BAD_REQUEST,

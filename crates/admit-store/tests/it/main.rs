@@ -141,6 +141,7 @@ storage_tests! {
     refresh_insert_is_atomic => refresh::case_insert_is_atomic,
     refresh_rotate => refresh::case_rotate,
     refresh_rotation_keeps_the_successor => refresh::case_rotation_keeps_the_successor,
+    refresh_live_families_and_forgotten_successors => refresh::case_live_families_and_forgotten_successors,
     refresh_rotate_race => refresh::case_rotate_race,
     refresh_revoke_family => refresh::case_revoke_family,
     refresh_purge_expired => refresh::case_purge_expired,

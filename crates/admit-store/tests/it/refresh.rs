@@ -368,3 +368,42 @@ pub async fn case_rotation_keeps_the_successor(store: Store) {
     assert_eq!(store.refresh_successor(b"t2").await.unwrap(), None);
     assert_eq!(store.refresh_successor(b"unknown").await.unwrap(), None);
 }
+
+pub async fn case_live_families_and_forgotten_successors(store: Store) {
+    store
+        .insert_refresh_family(
+            &family("f1", "app", Some("u1")),
+            &token(b"a1", "f1", 1_000, 9_000),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_refresh_family(
+            &family("f2", "app", Some("u1")),
+            &token(b"b1", "f2", 1_000, 9_000),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_refresh_family(
+            &family("f3", "other", Some("u1")),
+            &token(b"c1", "f3", 1_000, 9_000),
+        )
+        .await
+        .unwrap();
+    store.revoke_refresh_family("f2", 1_500).await.unwrap();
+    assert_eq!(store.live_families("u1", "app").await.unwrap(), ["f1"]);
+    assert!(
+        store
+            .rotate_refresh(b"a1", &token(b"a2", "f1", 2_000, 9_000), b"kept", 2_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.forget_successors(2_000).await.unwrap(),
+        0,
+        "still inside the window"
+    );
+    assert_eq!(store.forget_successors(2_001).await.unwrap(), 1);
+    assert_eq!(store.refresh_successor(b"a1").await.unwrap(), None);
+}

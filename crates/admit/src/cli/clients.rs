@@ -43,7 +43,8 @@ pub enum Command {
         #[arg(long)]
         id_token_alg: Option<String>,
         /// A resource server: may introspect any token and follow the revocation stream
-        #[arg(long)]
+        /// (confidential clients only: a public client proves nothing about itself)
+        #[arg(long, conflicts_with = "public")]
         introspect: bool,
         /// Its access-token lifetime in seconds, at most 86400 [default: the server's]
         #[arg(long)]

@@ -9,7 +9,8 @@ use clap::Subcommand;
 pub enum Command {
     /// List the consents a user has given
     List { username: String },
-    /// Withdraw a user's consent to a client: the consent page shows again next time
+    /// Withdraw a user's consent to a client: its tokens for that user end, and the
+    /// consent page shows again next time
     Revoke { username: String, client_id: String },
 }
 
@@ -28,9 +29,10 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             username,
             client_id,
         } => {
-            let revoked = store
-                .revoke_consent(&super::user_id(store, &username).await?, &client_id)
-                .await?;
+            let user_id = super::user_id(store, &username).await?;
+            let revoked =
+                admit_server::revocation::consent(store, &user_id, &client_id, admit_server::now())
+                    .await?;
             anyhow::ensure!(revoked, "{username} has given no consent to {client_id:?}");
             println!("withdrew {username}'s consent to {client_id}");
         }

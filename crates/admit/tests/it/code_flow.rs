@@ -504,7 +504,20 @@ async fn userinfo_errors_follow_rfc_6750() {
             .send()
             .await
             .unwrap();
-    assert_eq!(basic.status(), 400);
+    // Another scheme carries no Bearer token: 401 without an error code (RFC 6750 §3.1).
+    assert_eq!(basic.status(), 401);
+    assert_eq!(
+        basic.headers()["www-authenticate"],
+        "Bearer realm=\"admit\""
+    );
+    let two =
+        f.t.http
+            .get(&url)
+            .header("authorization", "Bearer a b")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(two.status(), 400);
     // A token without `openid` (client credentials) is not enough.
     let secret =
         f.t.add_client("svc", &["--grant", "client_credentials", "--scope", "read"]);
@@ -527,5 +540,49 @@ async fn userinfo_errors_follow_rfc_6750() {
             .to_str()
             .unwrap()
             .contains("insufficient_scope")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_asks_first_unless_the_hint_is_this_sessions_id_token() {
+    // Bob's ID token.
+    let mut f = setup().await;
+    f.t.add_user("bob", PASSWORD);
+    let page = f.browser.get(&authorize_url(&f.t.base, "site", "")).await;
+    let page = f.login(&page, "bob", PASSWORD).await;
+    let page = f.consent(&page, "approve").await;
+    let (_, bobs) = f
+        .exchange(&param(&page.location(), "code").unwrap(), VERIFIER)
+        .await;
+    // Alice, in another browser, is logged in.
+    let mut alice = crate::browser::Browser::new();
+    std::mem::swap(&mut f.browser, &mut alice);
+    f.code("").await;
+    std::mem::swap(&mut f.browser, &mut alice);
+    let logout = |hint: &str| {
+        format!(
+            "{}/oauth2/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            f.t.base,
+            urlencode("https://site.example/bye")
+        )
+    };
+    // Neither Bob's ID token nor an access token ends Alice's session silently.
+    for hint in [
+        bobs["id_token"].as_str().unwrap(),
+        bobs["access_token"].as_str().unwrap(),
+    ] {
+        let page = alice.get(&logout(hint)).await;
+        assert!(
+            page.headers.get("location").is_none(),
+            "not logged out and sent away"
+        );
+        assert!(alice.has_cookie("admit_session"));
+    }
+    assert_eq!(
+        alice
+            .get(&authorize_url(&f.t.base, "site", "&prompt=none"))
+            .await
+            .status,
+        303
     );
 }

@@ -309,7 +309,8 @@ async fn lifetimes_are_set_per_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_see_and_withdraw_consents_on_their_account_page() {
     let mut f = setup().await;
-    f.code("").await;
+    let code = f.code("").await;
+    let (_, tokens) = f.exchange(&code, VERIFIER).await;
     let account = format!("{}/account", f.t.base);
     let page = f.browser.get(&account).await;
     assert_eq!(page.status, 200);
@@ -347,6 +348,20 @@ async fn users_see_and_withdraw_consents_on_their_account_page() {
         )
         .await;
     assert_eq!(done.status, 303);
+    let (status, _) = post(
+        &f.t,
+        "/oauth2/token",
+        ("site", &f.secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "withdrawing consent ends the application's tokens"
+    );
     assert!(f.browser.get(&account).await.body.contains("no-consents"));
 
     // Without a session the account page asks for the password, then shows the account.
@@ -363,4 +378,121 @@ async fn users_see_and_withdraw_consents_on_their_account_page() {
     let page = other.post(&format!("{account}/login"), &form).await;
     assert_eq!(page.status, 303);
     assert!(other.get(&account).await.body.contains("Logged in as"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_and_edge_cases_of_the_lifecycle_endpoints() {
+    let p = provisioned().await;
+    let app = ("app", p.secret.as_str());
+    // NUL characters are refused before they reach the database.
+    let (status, body) = post(
+        &p.t,
+        "/oauth2/token",
+        app,
+        &[
+            ("grant_type", "password"),
+            ("username", "al\0ice"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let page =
+        p.t.http
+            .get(format!("{}/oauth2/authorize?client_id=a%00b", p.t.base))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(page.status(), 400);
+    // A public client cannot be a resource server, and cannot introspect.
+    assert!(
+        !p.t.admit(
+            &["client", "add", "pub-rs", "--public", "--introspect"],
+            None
+        )
+        .status
+        .success()
+    );
+    p.t.admit_ok(
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--grant",
+            "refresh_token",
+        ],
+        None,
+    );
+    let (_, tokens) = p.login("read").await;
+    let (_, body) = post(
+        &p.t,
+        "/oauth2/introspect",
+        ("spa", ""),
+        &[("token", tokens["access_token"].as_str().unwrap())],
+    )
+    .await;
+    let anonymous =
+        p.t.http
+            .post(format!("{}/oauth2/introspect", p.t.base))
+            .form(&[
+                ("client_id", "spa"),
+                ("token", tokens["access_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap();
+    let anonymous: Value = anonymous.json().await.unwrap();
+    assert_eq!(anonymous, inactive());
+    let _ = body;
+    // An expired token is inactive at once: no leeway for admit's own clock.
+    let short = p.t.add_client(
+        "short",
+        &["--grant", "client_credentials", "--access-token-ttl", "1"],
+    );
+    let (_, t) = post(
+        &p.t,
+        "/oauth2/token",
+        ("short", &short),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        introspect(&p.t, ("short", &short), t["access_token"].as_str().unwrap()).await,
+        inactive()
+    );
+    // Revoking the same token twice records one revocation.
+    let access = tokens["access_token"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            post(&p.t, "/oauth2/revoke", app, &[("token", access)])
+                .await
+                .0,
+            200
+        );
+    }
+    let rs =
+        p.t.add_client("api", &["--grant", "client_credentials", "--introspect"]);
+    let mut stream =
+        p.t.http
+            .get(format!("{}/oauth2/revocations", p.t.base))
+            .basic_auth("api", Some(&rs))
+            .send()
+            .await
+            .unwrap();
+    let events = crate::revocation_stream::read_events(&mut stream, |e| {
+        e.iter().any(|(kind, _, _)| kind == "ready")
+    })
+    .await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(kind, _, _)| kind == "revocation")
+            .count(),
+        1
+    );
 }

@@ -9,7 +9,7 @@ use crate::harness::provisioned;
 use crate::lifecycle::post;
 
 /// Reads SSE events from a streaming response until `until` returns true or 10 s pass.
-async fn read_events(
+pub async fn read_events(
     response: &mut reqwest::Response,
     mut until: impl FnMut(&[(String, String, String)]) -> bool,
 ) -> Vec<(String, String, String)> {

@@ -145,11 +145,24 @@ async fn serve_starts_on_a_fresh_directory_and_logs_no_secrets() {
         .await
         .unwrap();
 
+    // Queries carry codes, state and hints: only the path is logged.
+    let _ = http
+        .get(format!(
+            "{}/oauth2/authorize?client_id=app&state=QUERYSECRET123",
+            running.base
+        ))
+        .send()
+        .await
+        .unwrap();
     let (graceful, logs) = running.stop();
     assert!(graceful, "SIGTERM ends the server with exit 0:\n{logs}");
     assert!(
         logs.contains("/oauth2/token"),
         "requests are logged at debug:\n{logs}"
+    );
+    assert!(
+        logs.contains("/oauth2/authorize") && !logs.contains("QUERYSECRET123"),
+        "{logs}"
     );
     for secret_value in [
         PASSWORD,

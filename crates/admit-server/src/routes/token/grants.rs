@@ -81,7 +81,7 @@ pub async fn password(
     let user = state.store.user_by_username(username).await?;
     // Unknown users are checked against a dummy hash: same work, same answer.
     let phc = user.as_ref().map(|u| u.password_hash.clone());
-    if !state.passwords.verify(password, phc).await {
+    if !state.passwords.verify(password, phc).await? {
         return Err(OAuthError::invalid_grant("wrong username or password").into());
     }
     let user = user.expect("verified users exist");
@@ -148,9 +148,13 @@ pub async fn refresh(
         response.id_token = id_token(state, client, &scope, login, &response.access_token, now)?;
     }
     // The answer is built before the rotation so it can be stored with it, atomically.
+    // No grace for public clients: with no client authentication, "the same client"
+    // would mean anyone holding the token (RFC 9700 §4.14.2).
     let sealed = match state.settings.refresh_grace {
-        0 => Vec::new(),
-        grace => state.sealer.seal(&response, now + grace).into_bytes(),
+        grace if grace > 0 && !client.client.is_public() => {
+            state.sealer.seal(&response, now + grace).into_bytes()
+        }
+        _ => Vec::new(),
     };
     if !state
         .store
