@@ -7,6 +7,7 @@
 mod app;
 mod browser;
 pub mod error;
+mod housekeeping;
 pub mod keyring;
 pub mod master_key;
 mod own_tokens;

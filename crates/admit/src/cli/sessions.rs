@@ -17,6 +17,8 @@ pub enum Command {
     },
     /// End one session by id, or every session of a user
     Revoke {
+        /// Session ids are random base64url and may start with '-'
+        #[arg(allow_hyphen_values = true)]
         id: Option<String>,
         #[arg(long, conflicts_with = "id")]
         user: Option<String>,

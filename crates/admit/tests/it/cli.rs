@@ -195,3 +195,11 @@ async fn chosen_client_secrets_use_unreserved_characters_only() {
         Some("-interop.secret~with_unreserved-characters"),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_ids_starting_with_a_hyphen_are_accepted() {
+    // Random base64url ids start with '-' one time in 64.
+    let t = start().await;
+    let out = t.admit(&["session", "revoke", "-k9KMK45O7qMUAdEFvP2Pg"], None);
+    assert!(stderr(&out).contains("no session"), "{}", stderr(&out));
+}
