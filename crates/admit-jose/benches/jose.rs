@@ -18,7 +18,8 @@ fn jwt(c: &mut Criterion) {
     for alg in Algorithm::ALL {
         let (key, _) = SigningKey::generate(alg).unwrap();
         let keys = KeySet::new(vec![key.verifying_key().unwrap()]);
-        let mut validation = Validation::access_token("https://issuer.example", "https://issuer.example");
+        let mut validation =
+            Validation::access_token("https://issuer.example", "https://issuer.example");
         validation.algorithms = vec![alg];
         let claims = claims();
         let token = sign(&key, "at+jwt", &claims).unwrap();
@@ -27,10 +28,18 @@ fn jwt(c: &mut Criterion) {
         let verifying = key.verifying_key().unwrap();
 
         let mut group = c.benchmark_group(alg.name());
-        group.bench_function("sign JWT", |b| b.iter(|| sign(&key, "at+jwt", &claims).unwrap()));
-        group.bench_function("sign (primitive)", |b| b.iter(|| key.sign(input.as_bytes()).unwrap()));
-        group.bench_function("verify JWT", |b| b.iter(|| keys.verify(&token, &validation, NOW).unwrap()));
-        group.bench_function("verify (primitive)", |b| b.iter(|| verifying.verify(input.as_bytes(), &signature).unwrap()));
+        group.bench_function("sign JWT", |b| {
+            b.iter(|| sign(&key, "at+jwt", &claims).unwrap())
+        });
+        group.bench_function("sign (primitive)", |b| {
+            b.iter(|| key.sign(input.as_bytes()).unwrap())
+        });
+        group.bench_function("verify JWT", |b| {
+            b.iter(|| keys.verify(&token, &validation, NOW).unwrap())
+        });
+        group.bench_function("verify (primitive)", |b| {
+            b.iter(|| verifying.verify(input.as_bytes(), &signature).unwrap())
+        });
         group.finish();
     }
 }
