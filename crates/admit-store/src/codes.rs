@@ -119,6 +119,18 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if claimed == 0 {
+                // Mark a replay, so a redemption still issuing tokens sees it (see
+                // `set_code_family`).
+                sqlx::query(
+                    "UPDATE authorization_codes SET replayed_at = $2 \
+                     WHERE code_hash = $1 AND replayed_at IS NULL",
+                )
+                .bind(code_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             let row: Option<AuthorizationCode> = sqlx::query_as(&select)
                 .bind(code_hash)
                 .fetch_optional(&mut *tx)
@@ -132,22 +144,23 @@ impl Store {
         })
     }
 
-    /// Records the refresh family issued from a code, so a later replay of
-    /// the code can revoke it. Returns whether the code exists.
+    /// Records the refresh family issued from a code, so a later replay of the code can
+    /// revoke it. Returns whether the code was replayed *meanwhile* (between its
+    /// redemption and now): the caller must then revoke that family itself, since the
+    /// replay found none to revoke. `false` too when the code does not exist.
     pub async fn set_code_family(
         &self,
         code_hash: &[u8],
         family_id: &str,
     ) -> Result<bool, StoreError> {
-        let changed = on_pool!(self, p => sqlx::query(
-            "UPDATE authorization_codes SET family_id = $2 WHERE code_hash = $1",
+        let replayed: Option<Option<i64>> = on_pool!(self, p => sqlx::query_scalar(
+            "UPDATE authorization_codes SET family_id = $2 WHERE code_hash = $1 RETURNING replayed_at",
         )
         .bind(code_hash)
         .bind(family_id)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(changed == 1)
+        .fetch_optional(p)
+        .await)?;
+        Ok(replayed.flatten().is_some())
     }
 
     /// Deletes codes that expired before `now`, used or not, in batches.

@@ -104,7 +104,10 @@ pub async fn case_set_family(store: Store) {
         store.consume_code(b"c", 1_010).await.unwrap(),
         CodeRedemption::Redeemed(c) if c.family_id.is_none()
     ));
-    assert!(store.set_code_family(b"c", "f1").await.unwrap());
+    assert!(
+        !store.set_code_family(b"c", "f1").await.unwrap(),
+        "not replayed"
+    );
     assert!(!store.set_code_family(b"unknown", "f1").await.unwrap());
     // A replay finds the family to revoke.
     let CodeRedemption::Replayed(c) = store.consume_code(b"c", 1_020).await.unwrap() else {
@@ -144,4 +147,19 @@ pub async fn case_purge_expired(store: Store) {
         CodeRedemption::Replayed(_)
     ));
     assert_eq!(store.purge_expired(now).await.unwrap(), 0);
+}
+
+pub async fn case_replay_during_redemption(store: Store) {
+    store.insert_code(&code(b"c", 1_060)).await.unwrap();
+    assert!(matches!(
+        store.consume_code(b"c", 1_010).await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    // A replay arrives before the redeemer recorded its family: it finds none...
+    assert!(matches!(
+        store.consume_code(b"c", 1_011).await.unwrap(),
+        CodeRedemption::Replayed(c) if c.family_id.is_none()
+    ));
+    // ...so the redeemer learns of it when recording the family, and revokes it.
+    assert!(store.set_code_family(b"c", "f1").await.unwrap());
 }

@@ -160,6 +160,7 @@ storage_tests! {
     code_consume => codes::case_consume,
     code_consume_race => codes::case_consume_race,
     code_set_family => codes::case_set_family,
+    code_replay_during_redemption => codes::case_replay_during_redemption,
     code_purge_expired => codes::case_purge_expired,
     consent_upsert_keeps_granted_at => consents::case_upsert,
     consent_revoke_and_list => consents::case_revoke_and_list,

@@ -60,11 +60,16 @@ pub async fn authorization_code(
         nonce: code.nonce.as_deref(),
     };
     let (response, family) = user_tokens(state, client, &scope, &login, now).await?;
-    if let Some(family) = family {
-        state
+    if let Some(family) = family
+        && state
             .store
             .set_code_family(&code.code_hash, &family)
-            .await?;
+            .await?
+    {
+        // The code was replayed while these tokens were being issued: the replay found
+        // nothing to revoke, so revoke here and refuse (RFC 6749 §4.1.2).
+        revocation::family(&state.store, &family, now).await?;
+        return Err(invalid().into());
     }
     Ok(response)
 }
