@@ -1,0 +1,2 @@
+-- A GET with a fixed Bearer token from the environment.
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
