@@ -41,14 +41,17 @@ async fn keys_upkeep(state: &AppState) -> anyhow::Result<()> {
         .store
         .forget_successors(now - state.settings.refresh_grace)
         .await?;
+    let stored = state.store.list_keys().await?;
+    if state.keys().built_from(&stored) {
+        return Ok(());
+    }
     let settings = &state.settings;
-    let fresh = Keyring::load(
-        &state.store,
+    let fresh = Keyring::from_records(
+        &stored,
         &state.master,
         settings.access_token_alg,
         settings.hs256_secret.as_deref(),
-    )
-    .await?;
+    )?;
     *state
         .keyring
         .write()

@@ -35,6 +35,9 @@ pub struct Keyring {
     jwks: JwkSet,
     /// The JWKS serialised once per load.
     pub jwks_json: String,
+    /// (kid, state) of every stored key it was built from: a re-read that finds the
+    /// same set keeps this keyring instead of decrypting and parsing it all again.
+    fingerprint: Vec<(String, String)>,
 }
 
 impl Keyring {
@@ -64,11 +67,20 @@ impl Keyring {
         access_alg: Algorithm,
         hs256_secret: Option<&[u8]>,
     ) -> anyhow::Result<Keyring> {
-        let stored = store.list_keys().await?;
+        Self::from_records(&store.list_keys().await?, master, access_alg, hs256_secret)
+    }
+
+    /// Builds the keyring from stored key records (oldest first, as the store lists them).
+    pub fn from_records(
+        stored: &[admit_store::SigningKey],
+        master: &MasterKey,
+        access_alg: Algorithm,
+        hs256_secret: Option<&[u8]>,
+    ) -> anyhow::Result<Keyring> {
         let mut signing = HashMap::new();
         let mut verifying = Vec::new();
         let mut jwks = JwkSet::default();
-        for record in &stored {
+        for record in stored {
             let alg: Algorithm = record.alg.parse()?;
             if let Some(jwk) = &record.public_jwk {
                 let jwk: admit_jose::Jwk = serde_json::from_str(jwk)?;
@@ -100,7 +112,13 @@ impl Keyring {
             access_alg,
             verifying: KeySet::new(verifying),
             jwks,
+            fingerprint: fingerprint(stored),
         })
+    }
+
+    /// Whether `stored` is the key set this keyring was built from.
+    pub fn built_from(&self, stored: &[admit_store::SigningKey]) -> bool {
+        self.fingerprint == fingerprint(stored)
     }
 
     /// The key access tokens are signed with.
@@ -133,6 +151,13 @@ impl Keyring {
         algs.sort_unstable();
         algs
     }
+}
+
+fn fingerprint(stored: &[admit_store::SigningKey]) -> Vec<(String, String)> {
+    stored
+        .iter()
+        .map(|k| (k.kid.clone(), k.state.clone()))
+        .collect()
 }
 
 fn generate(

@@ -10,8 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::form::read_form;
-use super::token::authenticate_client;
+use super::token::client_form;
 use crate::error::ApiError;
 use crate::own_tokens::live_access_token;
 use crate::state::AppState;
@@ -24,8 +23,7 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let params = read_form(&headers, body).await?;
-    let client = authenticate_client(&state, &headers, &params).await?;
+    let (params, client) = client_form(&state, &headers, body).await?;
     let token = params.require("token")?;
     let now = now();
     let hint = Hint::parse(params.get("token_type_hint"));
@@ -127,8 +125,7 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let params = read_form(&headers, body).await?;
-    let client = authenticate_client(&state, &headers, &params).await?;
+    let (params, client) = client_form(&state, &headers, body).await?;
     let token = params.require("token")?;
     let now = now();
     let not_yours = || {

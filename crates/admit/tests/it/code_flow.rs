@@ -198,15 +198,8 @@ async fn log_in_consent_and_get_tokens_with_pkce() {
 
     // UserInfo gives what the scopes allow.
     let info: Value =
-        f.t.http
-            .get(format!("{}/oauth2/userinfo", f.t.base))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        f.t.bearer_json(format!("{}/oauth2/userinfo", f.t.base), access)
+            .await;
     assert_eq!(info["sub"], claims["sub"]);
     assert_eq!(info["preferred_username"], "alice");
     assert_eq!(info["email"], "a@example.com");
@@ -457,15 +450,11 @@ async fn authorize_by_form_post_with_login_hint_and_a_client_chosen_id_token_alg
     );
     // With only `openid`, UserInfo gives `sub` and nothing else.
     let info: Value =
-        f.t.http
-            .get(format!("{}/oauth2/userinfo", f.t.base))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        f.t.bearer_json(
+            format!("{}/oauth2/userinfo", f.t.base),
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await;
     assert_eq!(
         info.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["sub"]

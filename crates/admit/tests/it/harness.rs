@@ -110,6 +110,19 @@ impl TestServer {
         (status, headers, body)
     }
 
+    /// GETs `url` with `Authorization: Bearer token` and reads the JSON answer.
+    pub async fn bearer_json(&self, url: impl reqwest::IntoUrl, token: &str) -> Value {
+        self.http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         self.http
             .get(format!("{}{path}", self.base))

@@ -83,16 +83,7 @@ async fn log_in_get_a_jwt_and_call_the_api() {
 
     // The seed's resource server: checks the JWT on its own and answers.
     let api = start_demo_api(&p.t.base).await;
-    let me: Value =
-        p.t.http
-            .get(format!("{api}/api/me"))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let me: Value = p.t.bearer_json(format!("{api}/api/me"), access).await;
     assert_eq!(me["sub"], claims["sub"]);
     assert_eq!(me["client_id"], "app");
     let anonymous = p.t.http.get(format!("{api}/api/me")).send().await.unwrap();

@@ -8,12 +8,12 @@ use admit_server::Settings;
 
 use crate::harness::{PASSWORD, printed_secret, run_admit};
 
-/// Polls `verify` until it refuses the token, for at most 5 s; returns how long it took.
-async fn refused_within(verifier: &Verifier, token: &str) -> Duration {
+/// Polls `verify` until it refuses the token; fails the test after 5 s.
+async fn refused_within(verifier: &Verifier, token: &str) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(5) {
         if verifier.verify(token).await.is_err() {
-            return start.elapsed();
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -122,8 +122,7 @@ async fn push_mode_follows_revocations_across_an_admit_restart() {
         .send()
         .await
         .unwrap();
-    let took = refused_within(&verifier, token).await;
-    assert!(took < Duration::from_secs(5));
+    refused_within(&verifier, token).await;
     assert!(matches!(
         verifier.verify(token).await,
         Err(BearerError::Revoked)

@@ -68,6 +68,26 @@ impl Cluster {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// alice, and a client `app` with the password and refresh grants; returns its secret.
+    fn provision_app(&self) -> String {
+        self.cli(
+            &["user", "add", "alice", "--password-stdin"],
+            Some(PASSWORD),
+        );
+        printed_secret(&self.cli(
+            &[
+                "client",
+                "add",
+                "app",
+                "--grant",
+                "password",
+                "--grant",
+                "refresh_token",
+            ],
+            None,
+        ))
+    }
+
     async fn stop(self) {
         for server in self.instances {
             server.shutdown().await;
@@ -173,22 +193,7 @@ async fn a_refresh_storm_across_instances_rotates_exactly_once() {
         return;
     };
     let c = Cluster::start(3, database, None).await;
-    c.cli(
-        &["user", "add", "alice", "--password-stdin"],
-        Some(PASSWORD),
-    );
-    let secret = printed_secret(&c.cli(
-        &[
-            "client",
-            "add",
-            "app",
-            "--grant",
-            "password",
-            "--grant",
-            "refresh_token",
-        ],
-        None,
-    ));
+    let secret = c.provision_app();
     let http = reqwest::Client::new();
     let (_, login) = token(
         &http,
@@ -300,22 +305,7 @@ async fn a_database_outage_answers_503_and_recovers_by_itself() {
     via.set_host(Some("127.0.0.1")).unwrap();
     via.set_port(Some(proxy.addr.port())).unwrap();
     let c = Cluster::start(2, database, Some(via.to_string())).await;
-    c.cli(
-        &["user", "add", "alice", "--password-stdin"],
-        Some(PASSWORD),
-    );
-    let secret = printed_secret(&c.cli(
-        &[
-            "client",
-            "add",
-            "app",
-            "--grant",
-            "password",
-            "--grant",
-            "refresh_token",
-        ],
-        None,
-    ));
+    let secret = c.provision_app();
     let http = reqwest::Client::new();
     let login = [
         ("grant_type", "password"),

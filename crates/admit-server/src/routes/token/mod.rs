@@ -79,13 +79,24 @@ pub async fn authenticate_client(
     ))
 }
 
+/// A form posted by an authenticated client: the token, introspection and revocation
+/// endpoints all start here.
+pub async fn client_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Params, TokenClient), ApiError> {
+    let params = read_form(headers, body).await?;
+    let client = authenticate_client(state, headers, &params).await?;
+    Ok((params, client))
+}
+
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let params = read_form(&headers, body).await?;
-    let client = authenticate_client(&state, &headers, &params).await?;
+    let (params, client) = client_form(&state, &headers, body).await?;
     let request = TokenRequest::parse(&params)?;
     check_grant_allowed(&client.client, request.grant.grant_type())?;
     let scope = request.scope.as_deref();
