@@ -32,6 +32,11 @@ pub struct Client {
     /// Seconds a refresh token may go unused before it expires; `None` means
     /// the server's default.
     pub refresh_idle_ttl: Option<i64>,
+    /// Lifetime of this client's authorization codes, in seconds.
+    pub code_ttl: Option<i64>,
+    /// Oldest SSO session (seconds since its login) this client accepts without a
+    /// new login.
+    pub session_ttl: Option<i64>,
     /// A resource server allowed to introspect any token and follow the
     /// revocation feed.
     pub may_introspect: bool,
@@ -58,6 +63,8 @@ impl std::fmt::Debug for Client {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("refresh_idle_ttl", &self.refresh_idle_ttl)
+            .field("code_ttl", &self.code_ttl)
+            .field("session_ttl", &self.session_ttl)
             .field("may_introspect", &self.may_introspect)
             .field("created_at", &self.created_at)
             .finish()
@@ -81,6 +88,8 @@ struct ClientRow {
     access_token_ttl: Option<i64>,
     refresh_token_ttl: Option<i64>,
     refresh_idle_ttl: Option<i64>,
+    code_ttl: Option<i64>,
+    session_ttl: Option<i64>,
     may_introspect: bool,
     created_at: i64,
 }
@@ -104,6 +113,8 @@ impl TryFrom<ClientRow> for Client {
             access_token_ttl: row.access_token_ttl,
             refresh_token_ttl: row.refresh_token_ttl,
             refresh_idle_ttl: row.refresh_idle_ttl,
+            code_ttl: row.code_ttl,
+            session_ttl: row.session_ttl,
             may_introspect: row.may_introspect,
             created_at: row.created_at,
         })
@@ -126,7 +137,7 @@ fn from_json(s: &str) -> Result<Vec<String>, StoreError> {
 
 const COLUMNS: &str = "client_id, secret_hash, public, name, grant_types, redirect_uris, \
      post_logout_redirect_uris, scopes, skip_consent, require_pkce, id_token_alg, \
-     access_token_ttl, refresh_token_ttl, refresh_idle_ttl, may_introspect, created_at";
+     access_token_ttl, refresh_token_ttl, refresh_idle_ttl, may_introspect, created_at, code_ttl, session_ttl";
 
 impl Store {
     /// Inserts a client; [`StoreError::Conflict`] if the client_id is taken.
@@ -137,7 +148,7 @@ impl Store {
         let scopes = client.scopes.join(" ");
         let sql = format!(
             "INSERT INTO clients ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         );
         on_pool!(self, p => sqlx::query(&sql)
             .bind(&client.client_id)
@@ -156,6 +167,8 @@ impl Store {
             .bind(client.refresh_idle_ttl)
             .bind(client.may_introspect)
             .bind(client.created_at)
+            .bind(client.code_ttl)
+            .bind(client.session_ttl)
             .execute(p)
             .await
             .map(drop))?;

@@ -142,8 +142,13 @@ async fn proceed_inner(
         user_id: &s.user_id,
         auth_time: s.auth_time,
     });
+    // A client's session lifetime acts as a standing max_age (OpenID Connect Core §3.1.2.1).
+    let mut decided = pending.request.clone();
+    if let Some(limit) = client.session_ttl {
+        decided.max_age = Some(decided.max_age.map_or(limit, |m| m.min(limit)));
+    }
     let next = authorize::next(
-        &pending.request,
+        &decided,
         view.as_ref(),
         set_cookie.is_some(),
         consented.as_ref(),
@@ -176,10 +181,12 @@ async fn proceed_inner(
             .await?
         }
         Ok(Next::Issue) => {
+            let code_ttl = client.code_ttl.unwrap_or(state.settings.code_ttl);
             issue_code(
                 state,
                 &pending.request,
                 &session.expect("issuing follows a login"),
+                code_ttl,
                 now,
             )
             .await?
@@ -196,6 +203,7 @@ pub async fn issue_code(
     state: &AppState,
     request: &AuthorizeRequest,
     session: &Session,
+    code_ttl: i64,
     now: i64,
 ) -> Result<Response, ApiError> {
     let code = random_token(32);
@@ -213,7 +221,7 @@ pub async fn issue_code(
             code_challenge_method: request.code_challenge.as_ref().map(|_| "S256".to_owned()),
             auth_time: session.auth_time,
             created_at: now,
-            expires_at: now + state.settings.code_ttl,
+            expires_at: now + code_ttl,
             used_at: None,
             family_id: None,
         })

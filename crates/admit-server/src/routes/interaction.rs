@@ -230,7 +230,11 @@ async fn decide(
                     updated_at: now,
                 })
                 .await?;
-            issue_code(state, &pending.request, &session, now).await
+            let client = state.store.client(client_id).await?;
+            let code_ttl = client
+                .and_then(|c| c.code_ttl)
+                .unwrap_or(state.settings.code_ttl);
+            issue_code(state, &pending.request, &session, code_ttl, now).await
         }
         Some("deny") => Ok(redirect_error(
             state,

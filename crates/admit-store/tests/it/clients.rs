@@ -26,6 +26,8 @@ fn confidential() -> Client {
         refresh_token_ttl: Some(86_400),
         refresh_idle_ttl: Some(3_600),
         may_introspect: true,
+        code_ttl: Some(30),
+        session_ttl: Some(3600),
         created_at: 1_700_000_000,
     }
 }
@@ -47,6 +49,8 @@ fn public_empty() -> Client {
         refresh_token_ttl: None,
         refresh_idle_ttl: None,
         may_introspect: false,
+        code_ttl: None,
+        session_ttl: None,
         created_at: 0,
     }
 }

@@ -214,6 +214,8 @@ fn client(client_id: &str) -> Client {
         refresh_token_ttl: None,
         refresh_idle_ttl: None,
         may_introspect: false,
+        code_ttl: None,
+        session_ttl: None,
         created_at: 1_000,
     }
 }

@@ -12,6 +12,8 @@ use clap::Subcommand;
 
 use super::read_stdin_line;
 
+// Parsed once per process: the size of the `Add` variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Register a client; a generated secret is printed once (unless --public or --secret-stdin)
@@ -55,6 +57,13 @@ pub enum Command {
         /// Its refresh-token idle lifetime in seconds [default: the server's]
         #[arg(long)]
         refresh_idle_ttl: Option<i64>,
+        /// Its authorization-code lifetime in seconds, at most 600 [default: the server's]
+        #[arg(long)]
+        code_ttl: Option<i64>,
+        /// The oldest SSO login (seconds) it accepts without asking again [default: the
+        /// session's whole lifetime]
+        #[arg(long)]
+        session_ttl: Option<i64>,
         /// Read the client secret from standard input instead of generating one
         #[arg(long, conflicts_with = "public")]
         secret_stdin: bool,
@@ -86,6 +95,8 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             access_token_ttl,
             refresh_token_ttl,
             refresh_idle_ttl,
+            code_ttl,
+            session_ttl,
             secret_stdin,
             name,
         } => {
@@ -103,6 +114,8 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 ("--access-token-ttl", access_token_ttl),
                 ("--refresh-token-ttl", refresh_token_ttl),
                 ("--refresh-idle-ttl", refresh_idle_ttl),
+                ("--code-ttl", code_ttl),
+                ("--session-ttl", session_ttl),
             ] {
                 ensure!(
                     ttl.is_none_or(|t| t > 0),
@@ -114,6 +127,11 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                     .is_none_or(|t| t <= admit_server::revocation::MAX_ACCESS_TOKEN_TTL),
                 "--access-token-ttl may be at most {} seconds",
                 admit_server::revocation::MAX_ACCESS_TOKEN_TTL
+            );
+            // RFC 6749 §4.1.2: codes live ten minutes at most.
+            ensure!(
+                code_ttl.is_none_or(|t| t <= 600),
+                "--code-ttl may be at most 600 seconds"
             );
             if let Some(alg) = &id_token_alg {
                 ensure!(
@@ -157,6 +175,8 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 refresh_token_ttl,
                 refresh_idle_ttl,
                 may_introspect: introspect,
+                code_ttl,
+                session_ttl,
                 created_at: now(),
             };
             match store.insert_client(&client).await {
@@ -199,6 +219,8 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 "access_token_ttl": c.access_token_ttl,
                 "refresh_token_ttl": c.refresh_token_ttl,
                 "refresh_idle_ttl": c.refresh_idle_ttl,
+                "code_ttl": c.code_ttl,
+                "session_ttl": c.session_ttl,
                 "scopes": c.scopes,
                 "created_at": c.created_at,
             });

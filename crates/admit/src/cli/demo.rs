@@ -103,6 +103,8 @@ async fn register_site(store: &Store, site_url: &str) -> anyhow::Result<String> 
             refresh_token_ttl: None,
             refresh_idle_ttl: None,
             may_introspect: false,
+            code_ttl: None,
+            session_ttl: None,
             created_at: now,
         })
         .await?;

@@ -575,3 +575,66 @@ async fn logout_asks_first_unless_the_hint_is_this_sessions_id_token() {
         303
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_and_session_lifetimes_per_client() {
+    let mut f = setup().await;
+    let quick = f.t.add_client(
+        "quick",
+        &[
+            "--redirect-uri",
+            CB,
+            "--scope",
+            "openid",
+            "--skip-consent",
+            "--code-ttl",
+            "1",
+            "--session-ttl",
+            "1",
+        ],
+    );
+    let url = authorize_url(&f.t.base, "quick", "")
+        .replace("scope=openid%20profile%20email", "scope=openid");
+    let page = f.browser.get(&url).await;
+    let page = f.login(&page, "alice", PASSWORD).await;
+    let code = param(&page.location(), "code").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    // The client's one-second code has expired...
+    let (status, _, body) =
+        f.t.token(
+            Some(("quick", &quick)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // ...and a login older than its session lifetime means logging in again,
+    let page = f.browser.get(&url).await;
+    assert!(page.body.contains("name=\"password\""));
+    // while the same session still serves a client without such a limit.
+    assert_eq!(
+        f.browser
+            .get(&authorize_url(&f.t.base, "site", ""))
+            .await
+            .status,
+        200,
+        "consent page, no login"
+    );
+    assert!(
+        !f.browser
+            .get(&authorize_url(&f.t.base, "site", ""))
+            .await
+            .body
+            .contains("name=\"password\"")
+    );
+    let out =
+        f.t.admit(&["client", "add", "bad", "--code-ttl", "601"], None);
+    assert!(!out.status.success());
+}
