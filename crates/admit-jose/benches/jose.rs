@@ -1,5 +1,6 @@
 //! JWT signing and verification for each algorithm admit offers, beside the raw
-//! aws-lc-rs primitive doing the same signature: the ceiling on one core.
+//! aws-lc-rs primitive doing the same signature (the ceiling on one core) and the
+//! `jsonwebtoken` crate doing the same work on the same backend.
 //!
 //! `cargo bench -p admit-jose` (results and machine in BENCHMARKS.md).
 
@@ -16,7 +17,7 @@ fn claims() -> serde_json::Value {
 
 fn jwt(c: &mut Criterion) {
     for alg in Algorithm::ALL {
-        let (key, _) = SigningKey::generate(alg).unwrap();
+        let (key, pkcs8) = SigningKey::generate(alg).unwrap();
         let keys = KeySet::new(vec![key.verifying_key().unwrap()]);
         let mut validation =
             Validation::access_token("https://issuer.example", "https://issuer.example");
@@ -40,8 +41,75 @@ fn jwt(c: &mut Criterion) {
         group.bench_function("verify (primitive)", |b| {
             b.iter(|| verifying.verify(input.as_bytes(), &signature).unwrap())
         });
+        if let Some((encoding, decoding, validation)) = jsonwebtoken_keys(alg, &key, &pkcs8) {
+            let header = jsonwebtoken::Header::new(validation.algorithms[0]);
+            // jsonwebtoken reads the system clock, so its claims expire in real time.
+            let mut their_claims = claims.clone();
+            their_claims["exp"] = json!(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    + 600
+            );
+            let their_token = jsonwebtoken::encode(&header, &their_claims, &encoding).unwrap();
+            group.bench_function("sign JWT (jsonwebtoken)", |b| {
+                b.iter(|| jsonwebtoken::encode(&header, &claims, &encoding).unwrap())
+            });
+            group.bench_function("verify JWT (jsonwebtoken)", |b| {
+                b.iter(|| {
+                    jsonwebtoken::decode::<serde_json::Value>(&their_token, &decoding, &validation)
+                        .unwrap()
+                })
+            });
+        }
         group.finish();
     }
+}
+
+/// The same key in `jsonwebtoken`'s types, kept across iterations as a caller would
+/// (its `encode` still parses the private key on every call). None for HS256, whose
+/// key admit derives and does not export as PKCS#8.
+fn jsonwebtoken_keys(
+    alg: Algorithm,
+    key: &SigningKey,
+    pkcs8: &[u8],
+) -> Option<(
+    jsonwebtoken::EncodingKey,
+    jsonwebtoken::DecodingKey,
+    jsonwebtoken::Validation,
+)> {
+    use jsonwebtoken::{Algorithm as A, DecodingKey, EncodingKey, jwk::Jwk};
+    let (their_alg, encoding) = match alg {
+        Algorithm::EdDSA => (A::EdDSA, EncodingKey::from_ed_der(pkcs8)),
+        Algorithm::ES256 => (A::ES256, EncodingKey::from_ec_der(pkcs8)),
+        // `from_rsa_der` wants PKCS#1; its PEM reader takes PKCS#8.
+        Algorithm::RS256 => (
+            A::RS256,
+            EncodingKey::from_rsa_pem(pem(pkcs8).as_bytes()).ok()?,
+        ),
+        Algorithm::HS256 => return None,
+    };
+    let jwk: Jwk = serde_json::from_value(serde_json::to_value(key.public_jwk()?).ok()?).ok()?;
+    let decoding = DecodingKey::from_jwk(&jwk).ok()?;
+    let mut validation = jsonwebtoken::Validation::new(their_alg);
+    validation.set_issuer(&["https://issuer.example"]);
+    validation.set_audience(&["https://issuer.example"]);
+    Some((encoding, decoding, validation))
+}
+
+fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
 }
 
 criterion_group!(benches, jwt);

@@ -20,6 +20,9 @@ use crate::fetch::get_json;
 pub(crate) struct Snapshot {
     pub keys: Arc<KeySet>,
     pub generation: u64,
+    /// Changes only when a fetch brings a different JWKS: the token cache is tied to
+    /// it, so a key that leaves the JWKS no longer vouches for cached tokens.
+    pub revision: u64,
     /// The last fetch failed (so `keys` may be out of date, or empty).
     pub failing: bool,
 }
@@ -41,6 +44,7 @@ impl Keys {
         Keys::Static(Snapshot {
             keys: Arc::new(keys),
             generation: 0,
+            revision: 0,
             failing: false,
         })
     }
@@ -76,6 +80,8 @@ pub(crate) struct RemoteKeys {
 
 struct Cached {
     snapshot: Snapshot,
+    /// What `snapshot.keys` was parsed from, to tell whether a fetch changed anything.
+    jwks: JwkSet,
     fetched_at: Instant,
 }
 
@@ -93,7 +99,7 @@ impl RemoteKeys {
         refetch_floor: Duration,
         max_age: Duration,
     ) -> Result<RemoteKeys, FetchError> {
-        let keys = fetch(&client, &jwks_uri).await?;
+        let (jwks, keys) = fetch(&client, &jwks_uri).await?;
         if keys.keys().is_empty() {
             // Not fatal: an issuer may publish its first key after we start.
             tracing::warn!(%jwks_uri, "the JWKS has no usable key yet");
@@ -107,8 +113,10 @@ impl RemoteKeys {
                 snapshot: Snapshot {
                     keys: Arc::new(keys),
                     generation: 0,
+                    revision: 0,
                     failing: false,
                 },
+                jwks,
                 fetched_at: Instant::now(),
             }),
             fetching: tokio::sync::Mutex::default(),
@@ -162,14 +170,17 @@ impl RemoteKeys {
         let result = fetch(&self.client, &self.jwks_uri).await;
         let mut cached = self.state.write().unwrap_or_else(PoisonError::into_inner);
         match result {
-            Ok(keys) => {
+            Ok((jwks, keys)) => {
                 tracing::debug!(jwks_uri = %self.jwks_uri, reason, keys = keys.keys().len(), "JWKS refreshed");
                 attempts.last_failure = None;
+                let changed = jwks != cached.jwks;
                 cached.snapshot = Snapshot {
                     keys: Arc::new(keys),
                     generation: cached.snapshot.generation + 1,
+                    revision: cached.snapshot.revision + u64::from(changed),
                     failing: false,
                 };
+                cached.jwks = jwks;
                 cached.fetched_at = Instant::now();
             }
             Err(e) => {
@@ -188,11 +199,11 @@ impl RemoteKeys {
 }
 
 /// Fetches and parses a JWKS. Keys admit cannot use are skipped and logged.
-async fn fetch(client: &Client, jwks_uri: &Url) -> Result<KeySet, FetchError> {
+async fn fetch(client: &Client, jwks_uri: &Url) -> Result<(JwkSet, KeySet), FetchError> {
     let jwks: JwkSet = get_json(client, jwks_uri).await?;
     let (keys, skipped) = KeySet::from_jwks(&jwks);
     for error in skipped {
         tracing::warn!(%jwks_uri, %error, "skipping a JWKS key");
     }
-    Ok(keys)
+    Ok((jwks, keys))
 }

@@ -2,7 +2,9 @@
 //! `Authorization: Bearer`, RFC 6750).
 //!
 //! A [`Verifier`] holds the issuer's keys (discovered, from a `jwks_uri`, or given)
-//! and checks tokens locally: no call to the authorization server per request.
+//! and checks tokens locally: no call to the authorization server per request. A
+//! token seen again is not verified again while it is valid and the keys are
+//! unchanged ([`VerifierBuilder::token_cache`]); revocation is checked every time.
 //! [`BearerLayer`] puts it in front of a router and [`Authenticated`] hands the
 //! verified claims to a handler.
 //!
@@ -63,11 +65,12 @@
 //! [`VerifierBuilder::jwks_uri`] or [`VerifierBuilder::keys`].
 //!
 //! Invariants: a whole token is never logged, nor kept by a verifier (the
-//! introspection cache holds SHA-256 digests); a client secret never prints itself;
-//! HS256 is only ever accepted with a secret given to [`VerifierBuilder::keys`] and
-//! named in [`VerifierBuilder::algorithms`]; a failed JWKS refresh never drops known
-//! keys; a revocation mode never lets a token through that local verification
-//! refused.
+//! introspection cache and the cache of verified tokens hold SHA-256 digests); a
+//! client secret never prints itself; HS256 is only ever accepted with a secret
+//! given to [`VerifierBuilder::keys`] and named in [`VerifierBuilder::algorithms`];
+//! a failed JWKS refresh never drops known keys; a revocation mode never lets a
+//! token through that local verification refused; the cache of verified tokens
+//! never serves a token a fresh verification would refuse.
 
 mod answer_cache;
 mod authorization;
@@ -82,6 +85,7 @@ mod layer;
 mod revocation;
 mod sse;
 mod stream;
+mod token_cache;
 mod verifier;
 
 pub use admit_jose::{AccessTokenClaims, Algorithm, Audience, JoseError, KeySet, VerifyingKey};

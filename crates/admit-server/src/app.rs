@@ -84,7 +84,10 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
     let state = AppState(Arc::new(Inner {
         shutdown,
         metadata: serde_json::to_string(&metadata)?,
-        passwords: password::Verifier::new(settings.password_hash_concurrency),
+        passwords: password::Verifier::new(
+            settings.password_hash_concurrency,
+            settings.password_hash,
+        ),
         sealer: Sealer::new(&master),
         cookies: CookieNames::for_issuer(&settings.issuer),
         settings: settings.clone(),

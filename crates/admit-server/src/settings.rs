@@ -38,8 +38,12 @@ pub struct Settings {
     pub key_reload_interval: u64,
     /// How long an SSO session lasts after login.
     pub session_ttl: i64,
-    /// Concurrent Argon2id computations; each holds about 19 MiB.
+    /// Concurrent Argon2id computations; each holds the memory of one hash (19 MiB
+    /// at the default parameters).
     pub password_hash_concurrency: usize,
+    /// Argon2id cost of new password hashes (and of the dummy check for unknown
+    /// users); never below OWASP's minimum. Stored hashes verify at their own.
+    pub password_hash: crate::password::HashParams,
 }
 
 impl std::fmt::Debug for Settings {
@@ -77,6 +81,7 @@ impl Settings {
             key_reload_interval: crate::keyring::RELOAD_INTERVAL as u64,
             session_ttl: 12 * 3600,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_hash: crate::password::HashParams::OWASP,
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub master_key_file: Option<PathBuf>,
     pub log_format: Option<String>,
     pub demo_listen: Option<SocketAddr>,
+    pub password_hash_memory_kib: Option<u32>,
+    pub password_hash_iterations: Option<u32>,
 }
 
 impl FileConfig {
@@ -71,6 +73,19 @@ pub fn issuer(text: &str) -> anyhow::Result<String> {
         bail!("issuer must be an http(s) URL without query or fragment");
     }
     Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// The Argon2id cost of new password hashes; below OWASP's minimum is refused.
+pub fn password_hash(
+    memory_kib: Option<u32>,
+    iterations: Option<u32>,
+) -> anyhow::Result<admit_server::password::HashParams> {
+    use admit_server::password::HashParams;
+    let default = HashParams::OWASP;
+    Ok(HashParams::new(
+        memory_kib.unwrap_or(default.memory_kib()),
+        iterations.unwrap_or(default.iterations()),
+    )?)
 }
 
 pub fn algorithm(text: &str) -> anyhow::Result<Algorithm> {

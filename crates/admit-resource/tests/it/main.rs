@@ -1,6 +1,7 @@
 //! admit-resource over real HTTP: a mock issuer and a protected API, each on
 //! 127.0.0.1:0, driven with reqwest.
 
+mod cache;
 mod discovery;
 mod header;
 mod hmac;

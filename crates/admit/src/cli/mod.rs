@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod calibrate;
 mod clients;
 mod consents;
 mod demo;
@@ -65,6 +66,9 @@ enum Command {
     /// Decode or verify a JWT
     #[command(subcommand)]
     Token(token::Command),
+    /// Measure password hashing and JWT signing on this machine, and propose Argon2id
+    /// parameters for a target time per login
+    Calibrate(calibrate::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -75,7 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             serve::run(args, &file, data_dir.clone(), database_url.clone()).await
         }
-        Command::User(cmd) => users::run(cmd, &open().await?).await,
+        Command::User(cmd) => users::run(cmd, &open().await?, &file).await,
         Command::Client(cmd) => clients::run(cmd, &open().await?).await,
         Command::Consent(cmd) => consents::run(cmd, &open().await?).await,
         Command::Session(cmd) => sessions::run(cmd, &open().await?).await,
@@ -87,6 +91,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keys::run(cmd, &open().await?, master).await
         }
         Command::Token(cmd) => token::run(cmd).await,
+        Command::Calibrate(args) => calibrate::run(args),
+    }
+}
+
+/// The Argon2id cost of new password hashes: taken by `serve` (for the dummy check of
+/// unknown users) and by the commands that set a password.
+#[derive(clap::Args)]
+pub struct PasswordHashArgs {
+    /// Argon2id memory of new password hashes in KiB, at least 19456 (OWASP's minimum);
+    /// `admit calibrate` proposes a value for this machine [default: 19456]
+    #[arg(long, env = "ADMIT_PASSWORD_HASH_MEMORY_KIB")]
+    password_hash_memory_kib: Option<u32>,
+    /// Argon2id iterations of new password hashes, at least 2 [default: 2]
+    #[arg(long, env = "ADMIT_PASSWORD_HASH_ITERATIONS")]
+    password_hash_iterations: Option<u32>,
+}
+
+impl PasswordHashArgs {
+    /// Flag or variable, then the file, then OWASP's minimum, which is also the floor.
+    pub fn resolve(&self, file: &FileConfig) -> anyhow::Result<admit_server::password::HashParams> {
+        config::password_hash(
+            self.password_hash_memory_kib
+                .or(file.password_hash_memory_kib),
+            self.password_hash_iterations
+                .or(file.password_hash_iterations),
+        )
     }
 }
 

@@ -72,6 +72,8 @@ pub struct Args {
     /// Address of the demo client site, "our website" [default: 127.0.0.1:8082]
     #[arg(long, env = "ADMIT_DEMO_SITE_LISTEN")]
     demo_site_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    password_hash: super::PasswordHashArgs,
 }
 
 pub async fn run(
@@ -160,6 +162,7 @@ pub async fn run(
         }
         None => {}
     }
+    settings.password_hash = args.password_hash.resolve(file)?;
     settings.master_key = config::master_key(args.master_key, args.master_key_file, file)?;
     if let Some(path) = args.hs256_secret_file.or(file.hs256_secret_file.clone()) {
         settings.hs256_secret = Some(config::read_secret_file(&path)?.into_bytes());

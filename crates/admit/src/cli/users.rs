@@ -7,7 +7,8 @@ use admit_store::{Store, StoreError, User};
 use anyhow::{Context, bail, ensure};
 use clap::Subcommand;
 
-use super::read_stdin_line;
+use super::{PasswordHashArgs, read_stdin_line};
+use crate::config::FileConfig;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -21,6 +22,8 @@ pub enum Command {
         email: Option<String>,
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        hashing: PasswordHashArgs,
     },
     /// List users
     List,
@@ -31,17 +34,21 @@ pub enum Command {
         username: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+        #[command(flatten)]
+        hashing: PasswordHashArgs,
     },
 }
 
-pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Add {
             username,
             email,
             name,
+            hashing,
             ..
         } => {
+            let params = hashing.resolve(file)?;
             check_username(&username)?;
             if let Some(email) = &email {
                 ensure!(
@@ -54,7 +61,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             let user = User {
                 id: random_token(16),
                 username: username.clone(),
-                password_hash: password::hash(&password),
+                password_hash: password::hash_with(&password, params),
                 email,
                 email_verified: false,
                 name,
@@ -94,12 +101,15 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             revocation::user(store, &user.id, now).await?;
             println!("removed user {username}");
         }
-        Command::Passwd { username, .. } => {
+        Command::Passwd {
+            username, hashing, ..
+        } => {
+            let params = hashing.resolve(file)?;
             let user = store
                 .user_by_username(&username)
                 .await?
                 .with_context(|| format!("no user {username:?}"))?;
-            let hash = password::hash(&new_password()?);
+            let hash = password::hash_with(&new_password()?, params);
             let now = now();
             ensure!(
                 store.set_password(&username, &hash, now).await?,

@@ -203,3 +203,173 @@ async fn session_ids_starting_with_a_hyphen_are_accepted() {
     let out = t.admit(&["session", "revoke", "-k9KMK45O7qMUAdEFvP2Pg"], None);
     assert!(stderr(&out).contains("no session"), "{}", stderr(&out));
 }
+
+#[test]
+fn calibrate_measures_and_never_proposes_below_owasp() {
+    // calibrate opens no database; the URL is only what the harness always passes.
+    let out = run_admit("sqlite::memory:", &["calibrate", "--quick", "--json"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let positive = |v: &serde_json::Value, what: &str| {
+        let x = v
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what} is not a number: {report}"));
+        assert!(x > 0.0 && x.is_finite(), "{what} = {x}");
+        x
+    };
+    positive(&report["cores"], "cores");
+    let argon2 = &report["argon2id"];
+    let floor = &argon2["floor"];
+    assert_eq!(
+        (
+            &floor["memory_kib"],
+            &floor["iterations"],
+            &floor["parallelism"]
+        ),
+        (&19456.into(), &2.into(), &1.into())
+    );
+    positive(&floor["ms"], "the floor's time");
+    let measured = argon2["measured"].as_array().unwrap();
+    assert!(
+        measured.len() >= 2,
+        "the floor and a stronger setting: {argon2}"
+    );
+    for s in measured {
+        positive(&s["ms"], "a measured time");
+    }
+    let proposed = &argon2["proposed"];
+    let m = proposed["memory_kib"].as_u64().unwrap();
+    let t = proposed["iterations"].as_u64().unwrap();
+    assert!(m >= 19456 && t >= 2, "below OWASP's minimum: {proposed}");
+    assert_eq!(proposed["parallelism"], 1);
+    positive(&proposed["ms"], "the proposal's time");
+    positive(&argon2["logins_per_second_per_core"], "logins per second");
+    positive(&argon2["peak_memory_mib"], "peak memory");
+    let algs: Vec<&str> = report["jwt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            for field in [
+                "sign_us",
+                "verify_us",
+                "signed_per_second_per_core",
+                "verified_per_second_per_core",
+            ] {
+                positive(&c[field], field);
+            }
+            c["alg"].as_str().unwrap()
+        })
+        .collect();
+    for alg in ["EdDSA", "ES256", "RS256"] {
+        assert!(algs.contains(&alg), "{algs:?}");
+    }
+    // The proposal is printed as settings admit takes.
+    let flags = report["config"]["flags"].as_str().unwrap();
+    assert_eq!(
+        flags,
+        format!("--password-hash-memory-kib {m} --password-hash-iterations {t}")
+    );
+    assert!(
+        report["config"]["toml"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("password_hash_memory_kib = {m}"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_password_hashes_use_the_configured_cost_and_never_less_than_owasp() {
+    let t = start().await;
+    let secret = t.add_client("app", &["--grant", "password", "--scope", "read"]);
+    let store = admit_store::Store::connect(&t.database_url())
+        .await
+        .unwrap();
+    let stored = async |username: &str| {
+        store
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+    let login = async |username: &str| {
+        t.token(
+            Some(("app", &secret)),
+            &[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", PASSWORD),
+                ("scope", "read"),
+            ],
+        )
+        .await
+        .0
+    };
+
+    // The default is OWASP's minimum.
+    t.add_user("alice", PASSWORD);
+    assert!(
+        stored("alice")
+            .await
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+    // A flag.
+    t.admit_ok(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--password-stdin",
+            "--password-hash-memory-kib",
+            "24576",
+            "--password-hash-iterations",
+            "3",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(
+        stored("bob")
+            .await
+            .starts_with("$argon2id$v=19$m=24576,t=3,p=1$")
+    );
+    // The config file; the server verifies each hash at its own parameters.
+    let config = t.dir.path().join("admit.toml");
+    std::fs::write(
+        &config,
+        "password_hash_memory_kib = 20480\npassword_hash_iterations = 2\n",
+    )
+    .unwrap();
+    t.admit_ok(
+        &[
+            "user",
+            "passwd",
+            "alice",
+            "--password-stdin",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        Some(PASSWORD),
+    );
+    assert!(
+        stored("alice")
+            .await
+            .starts_with("$argon2id$v=19$m=20480,t=2,p=1$")
+    );
+    assert_eq!(login("alice").await, 200);
+    assert_eq!(login("bob").await, 200);
+
+    // Below the floor is refused before anything is written.
+    for (flag, value) in [
+        ("--password-hash-memory-kib", "8192"),
+        ("--password-hash-iterations", "1"),
+    ] {
+        let out = t.admit(
+            &["user", "add", "carol", "--password-stdin", flag, value],
+            Some(PASSWORD),
+        );
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("OWASP"), "{}", stderr(&out));
+    }
+    assert!(store.user_by_username("carol").await.unwrap().is_none());
+}

@@ -15,6 +15,7 @@ mod keys;
 mod lifecycle;
 mod password_flow;
 mod postgres;
+mod resource_cache;
 mod resource_modes;
 mod revocation_stream;
 mod scale_out;

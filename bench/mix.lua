@@ -1,0 +1,54 @@
+-- Client credentials with garbage mixed in: every GARBAGE_EVERY-th request (0: none)
+-- is one of the bad inputs below, in turn. Valid requests must get 200 and garbage its
+-- 4xx (or an inactive introspection answer); anything else counts as unexpected.
+-- Run with as many threads as connections, so each answer belongs to the last request.
+local threads = {}
+function setup(thread) threads[#threads + 1] = thread end
+
+local form = "application/x-www-form-urlencoded"
+local basic = "Basic " .. os.getenv("BASIC")
+local forged = os.getenv("FORGED")
+local every = tonumber(os.getenv("GARBAGE_EVERY") or "0")
+local valid = { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = basic },
+  "grant_type=client_credentials", 200 }
+local garbage = {
+  -- wrong secret for a known client; an unknown client (no Argon2id for either)
+  { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = "Basic " .. os.getenv("BAD_BASIC") },
+    "grant_type=client_credentials", 401 },
+  { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = "Basic bm9ib2R5Om5vdGhpbmc=" },
+    "grant_type=password&username=alice&password=guess", 401 },
+  -- malformed bodies: a repeated parameter, a bad percent-escape
+  { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = basic },
+    "grant_type=client_credentials&grant_type=password", 400 },
+  { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = basic }, "grant_type=%zz", 400 },
+  -- a forged JWT: at UserInfo (401) and at introspection (inactive, no database read)
+  { "GET", "/oauth2/userinfo", { ["Authorization"] = "Bearer " .. forged }, nil, 401 },
+  { "POST", "/oauth2/introspect", { ["Content-Type"] = form, ["Authorization"] = basic },
+    "token=" .. forged, 200 },
+}
+
+n, expected, valid_ok, unexpected = 0, 200, 0, 0
+function request()
+  n = n + 1
+  local r = valid
+  if every > 0 and n % every == 0 then r = garbage[math.floor(n / every) % #garbage + 1] end
+  expected = r[5]
+  return wrk.format(r[1], r[2], r[3], r[4])
+end
+
+function response(status, _, body)
+  if status ~= expected or (expected == 200 and body:find('"active":true')) then
+    unexpected = unexpected + 1
+  elseif expected == 200 and body:find('access_token') then
+    valid_ok = valid_ok + 1
+  end
+end
+
+function done()
+  local ok, bad = 0, 0
+  for _, thread in ipairs(threads) do
+    ok = ok + thread:get("valid_ok")
+    bad = bad + thread:get("unexpected")
+  end
+  io.write(string.format("valid %d\nunexpected %d\n", ok, bad))
+end

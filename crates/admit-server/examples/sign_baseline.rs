@@ -1,0 +1,40 @@
+//! The ceiling a token endpoint can reach on this machine: a minimal axum server
+//! whose only handler signs a fixed JWT with a kept key of the same algorithm admit
+//! uses and answers it as JSON. `bench/load.sh` drives it in the same run as admit's
+//! client-credentials grant and compares requests per server CPU-second.
+//!
+//! `cargo run --release -p admit-server --example sign_baseline -- 127.0.0.1:18090 EdDSA`
+
+use std::sync::Arc;
+
+use admit_jose::{Algorithm, SigningKey};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let listen = args.next().unwrap_or_else(|| "127.0.0.1:18090".to_owned());
+    let alg: Algorithm = args
+        .next()
+        .unwrap_or_else(|| "EdDSA".to_owned())
+        .parse()
+        .expect("an algorithm name: EdDSA, ES256 or RS256");
+    let (key, _) = SigningKey::generate(alg).expect("generating a key");
+    let key = Arc::new(key);
+    let claims = json!({"iss": "http://127.0.0.1", "sub": "svc", "aud": "http://127.0.0.1",
+        "exp": 4_000_000_000i64, "iat": 1_700_000_000, "jti": "XUJbXW6eQTCSn-Qc7k_EnA",
+        "client_id": "svc", "scope": "read"});
+    let app = Router::new().route(
+        "/token",
+        post(move |_body: String| async move {
+            let jwt = admit_jose::sign(&key, admit_jose::ACCESS_TOKEN_TYP, &claims).unwrap();
+            Json::<Value>(json!({"access_token": jwt, "token_type": "Bearer", "expires_in": 600}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .expect("binding");
+    axum::serve(listener, app).await.expect("serving");
+}
