@@ -71,12 +71,12 @@ impl Validation {
             Some(v) => v.as_i64().map(Some).ok_or(JoseError::MissingClaim(name)),
         };
         let exp = number("exp")?.ok_or(JoseError::MissingClaim("exp"))?;
-        if now > exp + self.leeway {
+        if now > exp.saturating_add(self.leeway) {
             return Err(JoseError::Expired);
         }
         // A token issued in the future is as suspicious as one not valid yet.
         for name in ["nbf", "iat"] {
-            if number(name)?.is_some_and(|t| now + self.leeway < t) {
+            if number(name)?.is_some_and(|t| now.saturating_add(self.leeway) < t) {
                 return Err(JoseError::NotYetValid);
             }
         }

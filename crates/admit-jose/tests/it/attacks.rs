@@ -194,6 +194,12 @@ fn time_claims_are_enforced_with_leeway() {
         check(&keys, &with("iat", NOW + 3600)),
         Err(JoseError::NotYetValid)
     );
+    // Extreme values are judged, not overflowed into a panic.
+    check(&keys, &with("exp", i64::MAX)).unwrap();
+    assert_eq!(
+        check(&keys, &with("iat", i64::MAX)),
+        Err(JoseError::NotYetValid)
+    );
     let mut no_exp = claims();
     no_exp.as_object_mut().unwrap().remove("exp");
     assert_eq!(
