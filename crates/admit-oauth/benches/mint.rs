@@ -16,7 +16,7 @@ use admit_oauth::{client_auth, secret};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const NOW: i64 = 1_700_000_000;
-const BASIC: &str = "Basic c3ZjOnM0OS1zZWNyZXQtb2YtdGhlLXNlcnZpY2U"; // svc:s49-secret-of-the-service
+const BASIC: &str = "Basic c3ZjOnM0OS1zZWNyZXQtb2YtdGhlLXNlcnZpY2U="; // svc:s49-secret-of-the-service
 const BODY: &[u8] = b"grant_type=client_credentials&scope=read";
 
 fn client() -> Client {

@@ -13,7 +13,7 @@ use http::header::ACCEPT;
 use reqwest::{Client, Url};
 use serde::Deserialize;
 
-use crate::answer_cache::{AnswerCache, CAPACITY, token_digest};
+use crate::answer_cache::{AnswerCache, CAPACITY, TokenDigest};
 use crate::credentials::ClientCredentials;
 use crate::fetch::send_for_json;
 use crate::{BearerError, FetchError};
@@ -61,9 +61,9 @@ impl Introspector {
         Ok(introspector)
     }
 
-    /// After `token` verified locally (it expires at `exp`): is it still active?
-    pub async fn check(&self, token: &str, exp: i64) -> Result<(), BearerError> {
-        let key = token_digest(token);
+    /// After `token` (whose SHA-256 is `key`) verified locally (it expires at `exp`):
+    /// is it still active?
+    pub async fn check(&self, token: &str, key: TokenDigest, exp: i64) -> Result<(), BearerError> {
         let cached = self.cache().get(&key, Instant::now());
         let active = match cached {
             Some(active) => active,

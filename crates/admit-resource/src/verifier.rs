@@ -118,12 +118,14 @@ impl Verifier {
     /// [`BearerError::Revoked`] if so, [`BearerError::RevocationUnknown`] when that
     /// cannot be known and the mode fails closed.
     pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, BearerError> {
-        let claims = self.verify_locally(token).await?;
+        // The verified-token cache and the introspection answers are both keyed by it.
+        let digest = token_digest(token);
+        let claims = self.verify_locally(token, digest).await?;
         match &self.inner.revocation {
             Revocation::Local => {}
             Revocation::Push(stream) => stream.check(&claims)?,
             Revocation::Introspection(introspector) => {
-                introspector.check(token, claims.exp).await?;
+                introspector.check(token, digest, claims.exp).await?;
             }
         }
         Ok(claims)
@@ -137,12 +139,16 @@ impl Verifier {
         }
     }
 
-    async fn verify_locally(&self, token: &str) -> Result<AccessTokenClaims, BearerError> {
+    async fn verify_locally(
+        &self,
+        token: &str,
+        digest: TokenDigest,
+    ) -> Result<AccessTokenClaims, BearerError> {
         // First, so that keys too old are refreshed and a changed JWKS voids the cache
         // even for tokens that hit it.
         let keys = self.inner.keys.current().await;
         let cache = &self.inner.cache;
-        let digest = cache.enabled().then(|| token_digest(token));
+        let digest = cache.enabled().then_some(digest);
         if let Some(digest) = &digest
             && let Some(claims) = cache.get(digest, keys.revision, unix_now())
         {

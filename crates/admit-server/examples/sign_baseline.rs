@@ -1,14 +1,18 @@
-//! The ceiling a token endpoint can reach on this machine: a minimal axum server
-//! whose only handler signs a fixed JWT with a kept key of the same algorithm admit
-//! uses and answers it as JSON. `bench/load.sh` drives it in the same run as admit's
-//! client-credentials grant and compares requests per server CPU-second.
+//! The ceilings a token endpoint and a resource server can reach on this machine: a
+//! minimal axum server whose `POST /token` signs a fixed JWT with a kept key of the
+//! same algorithm admit uses and answers it as JSON, and, given admit's JWKS in a
+//! file, whose `GET /verify` checks a Bearer JWT's signature against it and answers
+//! its `sub`. `bench/load.sh` drives both in the same run as admit's client-credentials
+//! grant and a guarded route, and compares requests per server CPU-second.
 //!
-//! `cargo run --release -p admit-server --example sign_baseline -- 127.0.0.1:18090 EdDSA`
+//! `cargo run --release -p admit-server --example sign_baseline -- 127.0.0.1:18090 EdDSA [JWKS_FILE]`
 
 use std::sync::Arc;
 
 use admit_jose::{Algorithm, SigningKey};
-use axum::routing::post;
+use admit_jose::{JwkSet, KeySet, UnverifiedJwt};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -26,15 +30,38 @@ async fn main() {
     let claims = json!({"iss": "http://127.0.0.1", "sub": "svc", "aud": "http://127.0.0.1",
         "exp": 4_000_000_000i64, "iat": 1_700_000_000, "jti": "XUJbXW6eQTCSn-Qc7k_EnA",
         "client_id": "svc", "scope": "read"});
-    let app = Router::new().route(
+    let mut app = Router::new().route(
         "/token",
         post(move |_body: String| async move {
             let jwt = admit_jose::sign(&key, admit_jose::ACCESS_TOKEN_TYP, &claims).unwrap();
             Json::<Value>(json!({"access_token": jwt, "token_type": "Bearer", "expires_in": 600}))
         }),
     );
+    if let Some(path) = args.next() {
+        let jwks: JwkSet = serde_json::from_slice(&std::fs::read(path).expect("reading the JWKS"))
+            .expect("a JWKS");
+        let keys = Arc::new(KeySet::from_jwks(&jwks).0);
+        app = app.route(
+            "/verify",
+            get(move |headers: HeaderMap| async move {
+                verify(&keys, alg, &headers).ok_or(StatusCode::UNAUTHORIZED)
+            }),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .expect("binding");
     axum::serve(listener, app).await.expect("serving");
+}
+
+/// The signature check and the payload parse, nothing else.
+fn verify(keys: &KeySet, alg: Algorithm, headers: &HeaderMap) -> Option<Json<Value>> {
+    let token = headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    let jwt = UnverifiedJwt::parse(token).ok()?;
+    let claims = jwt.verify(keys.find(&jwt).ok()?, &[alg]).ok()?;
+    Some(Json(json!({"sub": claims.get("sub")})))
 }

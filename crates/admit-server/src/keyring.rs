@@ -44,17 +44,31 @@ impl Keyring {
     /// Generates what is missing: a current and a next key for each asymmetric algorithm.
     pub async fn ensure(store: &Store, master: &MasterKey, now: i64) -> anyhow::Result<()> {
         let stored = store.list_keys().await?;
-        for alg in ASYMMETRIC {
-            for state in ["current", "next"] {
-                if !stored
+        let missing: Vec<_> = ASYMMETRIC
+            .into_iter()
+            .flat_map(|alg| ["current", "next"].map(|state| (alg, state)))
+            .filter(|(alg, state)| {
+                !stored
                     .iter()
-                    .any(|k| k.alg == alg.name() && k.state == state)
-                {
-                    let record = generate(master, alg, state, now)?;
-                    store.insert_key(&record).await?;
-                    tracing::info!(kid = %record.kid, alg = alg.name(), state, "generated a signing key");
-                }
-            }
+                    .any(|k| k.alg == alg.name() && k.state == *state)
+            })
+            .collect();
+        // On a fresh database this is most of the start-up time (two RSA keys), so
+        // the keys are generated side by side, one thread each.
+        let generated: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = missing
+                .iter()
+                .map(|&(alg, state)| scope.spawn(move || generate(master, alg, state, now)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("key generation does not panic"))
+                .collect()
+        });
+        for record in generated {
+            let record = record?;
+            store.insert_key(&record).await?;
+            tracing::info!(kid = %record.kid, alg = %record.alg, state = %record.state, "generated a signing key");
         }
         Ok(())
     }

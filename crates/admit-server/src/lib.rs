@@ -6,6 +6,7 @@
 
 mod app;
 mod browser;
+mod client_cache;
 pub mod error;
 mod housekeeping;
 pub mod keyring;

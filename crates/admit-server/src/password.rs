@@ -98,6 +98,23 @@ pub fn hash_with(password: &str, params: HashParams) -> String {
         .to_string()
 }
 
+/// A PHC string with `params`, a random salt and a random hash: checking a password
+/// against it costs what checking a real hash does, and never matches. Nothing is
+/// hashed to make it, so start-up does not wait for Argon2id.
+fn dummy_phc(params: HashParams) -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let salt = SaltString::generate(&mut OsRng);
+    let mut hash = [0u8; 32];
+    OsRng.fill_bytes(&mut hash);
+    let hash = Output::new(&hash).expect("32 bytes is a valid Argon2 output");
+    format!(
+        "$argon2id$v=19$m={},t={},p=1${}${hash}",
+        params.memory_kib,
+        params.iterations,
+        salt.as_str()
+    )
+}
+
 /// Whether `password` matches `phc`. A malformed stored hash never matches. Allocates
 /// the Argon2 memory for this one check; the server's threads keep a [`Memory`] instead.
 pub fn verify(password: &str, phc: &str) -> bool {
@@ -216,7 +233,7 @@ impl Verifier {
         Verifier {
             jobs,
             waiting: Arc::new(Semaphore::new(concurrency * (QUEUE_PER_THREAD + 1))),
-            dummy: hash_with(&crate::random_token(16), params).into(),
+            dummy: dummy_phc(params).into(),
         }
     }
 
@@ -239,6 +256,17 @@ mod tests {
     use super::*;
 
     const PASSWORD: &str = "correct horse battery staple";
+
+    #[test]
+    fn the_dummy_hash_has_the_configured_cost_and_matches_nothing() {
+        let params = HashParams::new(MIN_MEMORY_KIB + 1024, 3).unwrap();
+        let dummy = dummy_phc(params);
+        let real = hash_with(PASSWORD, params);
+        let cost = |phc: &str| Params::try_from(&PasswordHash::new(phc).unwrap()).unwrap();
+        assert_eq!(cost(&dummy), cost(&real));
+        assert_eq!(dummy.len(), real.len());
+        assert!(!verify(PASSWORD, &dummy) && !verify("", &dummy));
+    }
 
     /// A hash made outside admit's own floor, as an older admit or another tool would.
     fn hash_at(algorithm: Algorithm, m: u32, t: u32, p: u32) -> String {

@@ -55,9 +55,16 @@ pub async fn user(store: &Store, user_id: &str, now: i64) -> Result<(), StoreErr
     event(store, "sub", user_id, now).await
 }
 
-/// Every token issued to a client until now (removal).
+/// Every token issued to a client until its removal. Instances may still accept the
+/// client from their cache for up to `client_cache::TTL` after it, so the cut lies
+/// that far ahead (and a second more for clocks that differ between instances): a
+/// token obtained in that window is revoked too.
 pub async fn client(store: &Store, client_id: &str, now: i64) -> Result<(), StoreError> {
-    event(store, "client", client_id, now).await
+    let cut = now + crate::client_cache::TTL.as_secs() as i64 + 1;
+    store
+        .add_revocation("client", client_id, cut, cut + MAX_ACCESS_TOKEN_TTL)
+        .await
+        .map(drop)
 }
 
 async fn event(store: &Store, kind: &str, value: &str, now: i64) -> Result<(), StoreError> {

@@ -6,9 +6,11 @@ use admit_store::Store;
 
 use crate::Settings;
 use crate::browser::CookieNames;
+use crate::client_cache::ClientCache;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
 use crate::password;
+use crate::routes::token::TokenClient;
 use crate::seal::Sealer;
 
 #[derive(Clone)]
@@ -23,6 +25,8 @@ pub struct Inner {
     pub master: MasterKey,
     pub passwords: password::Verifier,
     pub sealer: Sealer,
+    /// Authenticated clients, for a second (see client_cache.rs).
+    pub clients: ClientCache<TokenClient>,
     pub cookies: CookieNames,
     /// Discovery metadata, serialised once.
     pub metadata: String,

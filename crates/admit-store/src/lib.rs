@@ -189,7 +189,17 @@ async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
             .await
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     }
-    Ok(SqlitePoolOptions::new().connect_with(options).await?)
+    // One connection: SQLite has one writer at a time anyway, and several
+    // connections fight for its lock (sleeping in the busy handler) and throw away
+    // each other's page cache on every commit. Queue in the pool instead.
+    // No ping before each use: the database is a local file, and the ping is a
+    // round trip to the connection's worker thread.
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(WAIT)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?)
 }
 
 /// Removes admit's own `synchronous=normal|full` parameter from a SQLite URL

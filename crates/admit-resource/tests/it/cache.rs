@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use admit_jose::{Algorithm, SigningKey};
-use admit_resource::Verifier;
+use admit_resource::{Verifier, VerifierBuilder};
 use serde_json::json;
 
 use crate::{AUD, CLIENT_ID, CLIENT_SECRET, MockIssuer, claims, claims_with, eventually, now};
@@ -37,15 +37,8 @@ async fn a_cached_token_is_refused_once_its_key_leaves_the_jwks() {
 /// No other token comes in between: the refresh of old keys alone voids the entry.
 #[tokio::test]
 async fn a_cached_token_is_refused_once_a_refresh_drops_its_key() {
-    let issuer = MockIssuer::start().await;
     // Every request refreshes the keys (the JWKS is unchanged until we change it).
-    let verifier = Verifier::builder(&issuer.url, AUD)
-        .jwks_max_age(Duration::ZERO)
-        .build()
-        .await
-        .unwrap();
-    let api = spawn_api(verifier).await;
-    let me = format!("{api}/me");
+    let (issuer, me) = api_with(|b| b.jwks_max_age(Duration::ZERO)).await;
     let bearer = format!("Bearer {}", sign(&issuer.key, &claims(&issuer.url)));
     crate::get(&me, &[&bearer]).await.assert_ok_for("alice");
     crate::get(&me, &[&bearer]).await.assert_ok_for("alice");
@@ -81,16 +74,9 @@ async fn a_forgery_of_a_cached_token_is_refused() {
 
 #[tokio::test]
 async fn an_expired_token_is_refused_though_cached() {
-    let issuer = MockIssuer::start().await;
-    let verifier = Verifier::builder(&issuer.url, AUD)
-        .leeway(0)
-        .build()
-        .await
-        .unwrap();
-    let api = spawn_api(verifier).await;
+    let (issuer, me) = api_with(|b| b.leeway(0)).await;
     let exp = now() + 2;
     let token = sign(&issuer.key, &claims_with(&issuer.url, json!({"exp": exp})));
-    let me = format!("{api}/me");
     let bearer = format!("Bearer {token}");
     crate::get(&me, &[&bearer]).await.assert_ok_for("alice");
     crate::get(&me, &[&bearer]).await.assert_ok_for("alice");
@@ -108,15 +94,9 @@ async fn an_expired_token_is_refused_though_cached() {
 /// The cache saves the signature check, not the revocation check.
 #[tokio::test]
 async fn a_cached_token_is_still_checked_for_revocation() {
-    let issuer = MockIssuer::start().await;
-    let verifier = Verifier::builder(&issuer.url, AUD)
-        .introspection(CLIENT_ID, CLIENT_SECRET, Duration::ZERO)
-        .build()
-        .await
-        .unwrap();
-    let api = spawn_api(verifier).await;
+    let (issuer, me) =
+        api_with(|b| b.introspection(CLIENT_ID, CLIENT_SECRET, Duration::ZERO)).await;
     let bearer = format!("Bearer {}", sign(&issuer.key, &claims(&issuer.url)));
-    let me = format!("{api}/me");
     crate::get(&me, &[&bearer]).await.assert_ok_for("alice");
     crate::get(&me, &[&bearer]).await.assert_ok_for("alice");
     issuer.deactivate("j1");
@@ -140,4 +120,18 @@ async fn without_a_cache_tokens_still_verify() {
             .await
             .assert_ok_for("alice");
     }
+}
+
+/// An issuer, and an API whose verifier `configure` sets up; returns the issuer and
+/// the API's `/me` URL.
+async fn api_with(
+    configure: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+) -> (MockIssuer, String) {
+    let issuer = MockIssuer::start().await;
+    let verifier = configure(Verifier::builder(&issuer.url, AUD))
+        .build()
+        .await
+        .unwrap();
+    let me = format!("{}/me", spawn_api(verifier).await);
+    (issuer, me)
 }

@@ -239,3 +239,16 @@ impl Provisioned {
         (status, body)
     }
 }
+
+/// Polls `check` every 50 ms until it holds, failing with `what` after 5 s: for changes
+/// that reach the server within a bound (a cached client lives one second).
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::code_flow::{VERIFIER, setup};
-use crate::harness::{PASSWORD, TestServer, provisioned};
+use crate::harness::{PASSWORD, TestServer, eventually, provisioned, start};
 
 /// POSTs a form with Basic client credentials; returns status and JSON body.
 pub async fn post(
@@ -252,6 +252,35 @@ async fn sessions_passwords_and_clients_end_their_tokens() {
         introspect(&p.t, ("api", &rs), after["access_token"].as_str().unwrap()).await,
         inactive()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_client_is_refused_within_a_second_and_what_it_got_meanwhile_is_revoked() {
+    let t = start().await;
+    let svc = t.add_client("svc", &["--grant", "client_credentials"]);
+    let rs = t.add_client("api", &["--grant", "client_credentials", "--introspect"]);
+    let grant = [("grant_type", "client_credentials")];
+    // Authenticated once, the client is cached for a second.
+    assert_eq!(t.token(Some(("svc", &svc)), &grant).await.0, 200);
+    t.admit_ok(&["client", "remove", "svc"], None);
+    let late = std::sync::Mutex::new(Vec::new());
+    eventually("the removed client is refused", || async {
+        let (status, _, body) = t.token(Some(("svc", &svc)), &grant).await;
+        match status {
+            401 => return body["error"] == "invalid_client",
+            200 => late
+                .lock()
+                .unwrap()
+                .push(body["access_token"].as_str().unwrap().to_owned()),
+            other => panic!("{other}: {body}"),
+        }
+        false
+    })
+    .await;
+    // Tokens the cached copy issued after the removal are covered by its revocation.
+    for token in late.into_inner().unwrap() {
+        assert_eq!(introspect(&t, ("api", &rs), &token).await, inactive());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,10 @@
 mod grants;
 mod issue;
 
+use std::sync::Arc;
+
 use admit_jose::Algorithm;
+use admit_oauth::OAuthError;
 use admit_oauth::client::Client;
 use admit_oauth::client_auth;
 use admit_oauth::code::Redemption;
@@ -67,16 +70,22 @@ pub async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<TokenClient, ApiError> {
+) -> Result<Arc<TokenClient>, ApiError> {
     let authorization = single_header(headers, header::AUTHORIZATION)?;
     let presented = client_auth::presented(authorization, params)?;
-    let stored = state.store.client(&presented.client_id).await?;
-    let protocol = stored.clone().map(to_protocol_client);
-    client_auth::authenticate(&presented, protocol.as_ref())?;
-    Ok(TokenClient::new(
-        state,
-        stored.expect("authenticated clients exist"),
-    ))
+    let client = match state.clients.get(&presented.client_id) {
+        Some(client) => client,
+        None => {
+            let Some(stored) = state.store.client(&presented.client_id).await? else {
+                return Err(OAuthError::invalid_client().into());
+            };
+            let client = Arc::new(TokenClient::new(state, stored));
+            state.clients.put(&presented.client_id, client.clone());
+            client
+        }
+    };
+    client_auth::authenticate(&presented, Some(&client.client))?;
+    Ok(client)
 }
 
 /// A form posted by an authenticated client: the token, introspection and revocation
@@ -85,7 +94,7 @@ pub async fn client_form(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Params, TokenClient), ApiError> {
+) -> Result<(Params, Arc<TokenClient>), ApiError> {
     let params = read_form(headers, body).await?;
     let client = authenticate_client(state, headers, &params).await?;
     Ok((params, client))
