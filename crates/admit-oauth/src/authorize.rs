@@ -67,11 +67,16 @@ pub fn target(params: &Params, client: Option<&Client>) -> Result<Target, PageEr
 }
 
 /// RFC 8252 §7.3: `http://127.0.0.1:PORT/path` or `http://[::1]:PORT/path` matches the
-/// registered loopback URI whatever the port; everything else must be identical.
+/// registered loopback URI whatever the port; everything else must be identical. The
+/// requested URI must be written as the parser writes it, so spellings it would
+/// normalise (case, `127.1`, hex, dot segments) are not "the same but for the port".
 fn loopback_match(registered: &str, requested: &str) -> bool {
     let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
         return false;
     };
+    if b.as_str() != requested {
+        return false;
+    }
     let loopback = |u: &url::Url| {
         u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1") | Some("[::1]"))
     };

@@ -77,6 +77,19 @@ fn loopback_ports_vary_only_for_public_clients() {
     assert!(!ok(&public, "http://127.0.0.1:9001/other"));
     assert!(!ok(&public, "http://localhost:9001/cb"));
     assert!(!ok(&client(false), "http://127.0.0.1:9001/cb"));
+    // Only the port may differ: spellings a URL parser would normalise are not the
+    // registered string (RFC 9700 §2.1 asks for exact matching).
+    for other in [
+        "HTTP://127.0.0.1:9001/cb",
+        "http://0x7f.0.0.1:9001/cb",
+        "http://127.1:9001/cb",
+        "http://127.0.0.1:09001/cb",
+        "http://127.0.0.1:9001/./cb",
+        "http://user@127.0.0.1:9001/cb",
+        "http://127.0.0.1:9001/cb#frag",
+    ] {
+        assert!(!ok(&public, other), "{other}");
+    }
 }
 
 #[test]
