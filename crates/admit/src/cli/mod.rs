@@ -4,6 +4,7 @@ mod calibrate;
 mod clients;
 mod consents;
 mod demo;
+mod doctor;
 mod keys;
 mod serve;
 mod sessions;
@@ -69,6 +70,9 @@ enum Command {
     /// Measure password hashing and JWT signing on this machine, and propose Argon2id
     /// parameters for a target time per login
     Calibrate(calibrate::Args),
+    /// Check the deployment (settings, clients, keys, master key file, clock) against
+    /// RFC 9700's advice; exits 1 on a high-severity finding
+    Doctor(doctor::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -92,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(cmd) => token::run(cmd).await,
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Doctor(args) => doctor::run(args, &file, data_dir, database_url).await,
     }
 }
 
@@ -144,4 +149,15 @@ fn read_stdin_line(what: &str) -> anyhow::Result<String> {
     let value = line.trim_end_matches(['\n', '\r']).to_owned();
     anyhow::ensure!(!value.is_empty(), "the {what} on standard input is empty");
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every command (they run only in debug builds
+    /// when a command is parsed, so a mistake would otherwise surface in one command).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -88,20 +88,75 @@ pub async fn run(
             .or(file.log_format.as_deref())
             .unwrap_or("text"),
     )?;
+    let settings = settings(&args, file, data_dir, database_url.clone())?;
+    let started = std::time::Instant::now();
+    let server = admit_server::spawn(settings).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    if server.created_master_key {
+        tracing::warn!(
+            "generated a new master key in the data directory (mode 0600): back it up; without it the signing keys cannot be read"
+        );
+    }
+    println!(
+        "admit is serving {} (issuer {})",
+        server.addr, server.issuer
+    );
+    println!(
+        "  discovery: {}/.well-known/openid-configuration",
+        server.issuer
+    );
+    println!("  next: admit user add alice --password-stdin");
+    println!("        admit client add my-app --grant password --grant refresh_token --scope read");
+
+    let demo = if args.demo {
+        let api = args
+            .demo_listen
+            .or(file.demo_listen)
+            .unwrap_or(([127, 0, 0, 1], 8081).into());
+        let site = args
+            .demo_site_listen
+            .unwrap_or(([127, 0, 0, 1], 8082).into());
+        Some(super::demo::start(&server.issuer, api, site, &database_url).await?)
+    } else {
+        None
+    };
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    if let Some(demo) = demo {
+        demo.stop();
+    }
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The settings `serve` runs with: flag or `ADMIT_*` variable, then the file, then the
+/// default, each checked. `admit doctor` checks the same.
+pub fn settings(
+    args: &Args,
+    file: &FileConfig,
+    data_dir: PathBuf,
+    database_url: String,
+) -> anyhow::Result<Settings> {
     let listen = args
         .listen
         .or(file.listen)
         .unwrap_or(([127, 0, 0, 1], 8080).into());
     let mut settings = Settings::new(listen, data_dir);
-    settings.database_url = database_url.clone();
-    if let Some(issuer) = args.issuer.or(file.issuer.clone()) {
+    settings.database_url = database_url;
+    if let Some(issuer) = args.issuer.clone().or(file.issuer.clone()) {
         settings.issuer = config::issuer(&issuer)?;
     }
     settings.audience = args
         .audience
+        .clone()
         .or(file.audience.clone())
         .unwrap_or_else(|| settings.issuer.clone());
-    if let Some(alg) = args.access_token_alg.or(file.access_token_alg.clone()) {
+    if let Some(alg) = args
+        .access_token_alg
+        .clone()
+        .or(file.access_token_alg.clone())
+    {
         settings.access_token_alg = config::algorithm(&alg)?;
     }
     let lifetime = |what, flag: Option<i64>, in_file: Option<i64>, default: i64, max: i64| {
@@ -163,53 +218,20 @@ pub async fn run(
         None => {}
     }
     settings.password_hash = args.password_hash.resolve(file)?;
-    settings.master_key = config::master_key(args.master_key, args.master_key_file, file)?;
-    if let Some(path) = args.hs256_secret_file.or(file.hs256_secret_file.clone()) {
+    settings.master_key =
+        config::master_key(args.master_key.clone(), args.master_key_file.clone(), file)?;
+    if let Some(path) = args
+        .hs256_secret_file
+        .clone()
+        .or(file.hs256_secret_file.clone())
+    {
         settings.hs256_secret = Some(config::read_secret_file(&path)?.into_bytes());
     }
     if settings.access_token_alg == Algorithm::HS256 && settings.hs256_secret.is_none() {
         bail!("--access-token-alg HS256 needs --hs256-secret-file");
     }
 
-    let started = std::time::Instant::now();
-    let server = admit_server::spawn(settings).await?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
-    if server.created_master_key {
-        tracing::warn!(
-            "generated a new master key in the data directory (mode 0600): back it up; without it the signing keys cannot be read"
-        );
-    }
-    println!(
-        "admit is serving {} (issuer {})",
-        server.addr, server.issuer
-    );
-    println!(
-        "  discovery: {}/.well-known/openid-configuration",
-        server.issuer
-    );
-    println!("  next: admit user add alice --password-stdin");
-    println!("        admit client add my-app --grant password --grant refresh_token --scope read");
-
-    let demo = if args.demo {
-        let api = args
-            .demo_listen
-            .or(file.demo_listen)
-            .unwrap_or(([127, 0, 0, 1], 8081).into());
-        let site = args
-            .demo_site_listen
-            .unwrap_or(([127, 0, 0, 1], 8082).into());
-        Some(super::demo::start(&server.issuer, api, site, &database_url).await?)
-    } else {
-        None
-    };
-
-    wait_for_signal().await;
-    tracing::info!("shutting down: finishing in-flight requests");
-    if let Some(demo) = demo {
-        demo.stop();
-    }
-    server.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(settings)
 }
 
 fn positive(what: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64> {

@@ -372,3 +372,55 @@ async fn new_password_hashes_use_the_configured_cost_and_never_less_than_owasp()
     }
     assert!(store.user_by_username("carol").await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_a_safe_deployment_and_fails_an_unsafe_one() {
+    let t = start().await;
+    t.add_client("site", &["--redirect-uri", "https://site.example/cb"]);
+    let safe = t.admit(
+        &["doctor", "--issuer", "https://auth.example", "--json"],
+        None,
+    );
+    assert!(safe.status.success(), "{}", stderr(&safe));
+    let findings: serde_json::Value = serde_json::from_slice(&safe.stdout).unwrap();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "high"),
+        "{findings}"
+    );
+
+    // A plain-http issuer, a public client with the password grant and an http
+    // redirect URI off loopback, a master key file others can read.
+    t.admit_ok(
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--grant",
+            "password",
+            "--redirect-uri",
+            "http://spa.example/cb",
+        ],
+        None,
+    );
+    let master_key = t.dir.path().join("master.key");
+    let mut permissions = std::fs::metadata(&master_key).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o644);
+    std::fs::set_permissions(&master_key, permissions).unwrap();
+    let unsafe_ = t.admit(&["doctor", "--issuer", "http://auth.example"], None);
+    assert_eq!(unsafe_.status.code(), Some(1), "{}", stderr(&unsafe_));
+    let report = String::from_utf8_lossy(&unsafe_.stdout);
+    for expected in [
+        "HIGH    issuer: http://auth.example is not https",
+        "HIGH    client spa: may use the password grant",
+        "HIGH    client spa: redirect URI http://spa.example/cb is http off loopback",
+        "HIGH    master key:",
+    ] {
+        assert!(report.contains(expected), "{expected:?} in:\n{report}");
+    }
+    assert!(!report.contains("client site"), "{report}");
+}
