@@ -20,5 +20,6 @@ pub mod scope;
 pub mod secret;
 pub mod token;
 pub mod userinfo;
+pub mod username;
 
 pub use error::{ErrorCode, OAuthError};

@@ -150,7 +150,10 @@ pub async fn try_login(
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return Ok(None);
     };
-    let user = state.store.user_by_username(username).await?;
+    let user = state
+        .store
+        .user_by_username(&admit_oauth::username::canonical(username))
+        .await?;
     let phc = user.as_ref().map(|u| u.password_hash.clone());
     if !state.passwords.verify(password.to_owned(), phc).await? {
         return Ok(None);

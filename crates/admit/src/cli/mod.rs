@@ -135,7 +135,9 @@ async fn open_store(url: &str, data_dir: &std::path::Path) -> anyhow::Result<Sto
 
 /// The id of the user named `username`, or a one-line refusal.
 async fn user_id(store: &Store, username: &str) -> anyhow::Result<String> {
-    let user = store.user_by_username(username).await?;
+    let user = store
+        .user_by_username(&admit_oauth::username::canonical(username))
+        .await?;
     user.map(|u| u.id)
         .with_context(|| format!("no user {username:?}"))
 }

@@ -49,7 +49,8 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
             ..
         } => {
             let params = hashing.resolve(file)?;
-            check_username(&username)?;
+            let username = admit_oauth::username::canonical(&username);
+            admit_oauth::username::check(&username).map_err(anyhow::Error::msg)?;
             if let Some(email) = &email {
                 ensure!(
                     email.contains('@') && email.len() <= 254,
@@ -87,6 +88,7 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
             }
         }
         Command::Remove { username } => {
+            let username = admit_oauth::username::canonical(&username);
             let user = store
                 .user_by_username(&username)
                 .await?
@@ -105,6 +107,7 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
             username, hashing, ..
         } => {
             let params = hashing.resolve(file)?;
+            let username = admit_oauth::username::canonical(&username);
             let user = store
                 .user_by_username(&username)
                 .await?
@@ -120,20 +123,6 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn check_username(username: &str) -> anyhow::Result<()> {
-    ensure!(
-        !username.is_empty() && username.chars().count() <= 64,
-        "a username has 1 to 64 characters"
-    );
-    ensure!(
-        !username
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ':'),
-        "a username may not contain spaces, control characters or ':'"
-    );
-    Ok(())
 }
 
 /// NIST SP 800-63B §5.1.1.2: at least 8 characters; a generous maximum bounds hashing work.

@@ -274,3 +274,46 @@ fn base64_decode(s: &str) -> Vec<u8> {
         .decode(s)
         .unwrap()
 }
+
+/// Usernames are NFKC-normalised and case-insensitive (admit-oauth/src/username.rs):
+/// look-alike spellings reach the one account, and cannot make a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_alike_usernames_are_one_account() {
+    let p = provisioned().await;
+    let login_as = async |username: &str| {
+        let form = [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", PASSWORD),
+        ];
+        let (status, _, body) = p.t.token(Some(("app", &p.secret)), &form).await;
+        (status, body)
+    };
+    let sub = async |body: &Value| {
+        let token = body["access_token"].as_str().unwrap();
+        verify_locally(&p.t, token).await["sub"].clone()
+    };
+    let (_, alice) = login_as("alice").await;
+    for spelling in ["Alice", "ALICE", "ａｌｉｃｅ"] {
+        let (status, body) = login_as(spelling).await;
+        assert_eq!(status, 200, "{spelling}: {body}");
+        assert_eq!(sub(&body).await, sub(&alice).await, "{spelling}");
+    }
+    // A Cyrillic а is another letter: no such user, the answer to a wrong password.
+    let (status, body) = login_as("\u{430}lice").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let taken = p.t.admit(
+        &["user", "add", "ＡＬＩＣＥ", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+    p.t.admit_ok(
+        &["user", "add", "Ｆｉｎｎ", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(p.t.admit_ok(&["user", "list"], None).contains("finn "));
+}

@@ -83,7 +83,10 @@ pub async fn password(
     scope: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
     let scope = Scope::grant(scope, &client.client.scopes)?;
-    let user = state.store.user_by_username(username).await?;
+    let user = state
+        .store
+        .user_by_username(&admit_oauth::username::canonical(username))
+        .await?;
     // Unknown users are checked against a dummy hash: same work, same answer.
     let phc = user.as_ref().map(|u| u.password_hash.clone());
     if !state.passwords.verify(password, phc).await? {
