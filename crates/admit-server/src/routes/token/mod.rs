@@ -7,7 +7,6 @@ mod issue;
 use std::sync::Arc;
 
 use admit_jose::Algorithm;
-use admit_oauth::OAuthError;
 use admit_oauth::client::Client;
 use admit_oauth::client_auth;
 use admit_oauth::code::Redemption;
@@ -73,19 +72,22 @@ pub async fn authenticate_client(
 ) -> Result<Arc<TokenClient>, ApiError> {
     let authorization = single_header(headers, header::AUTHORIZATION)?;
     let presented = client_auth::presented(authorization, params)?;
-    let client = match state.clients.get(&presented.client_id) {
-        Some(client) => client,
-        None => {
-            let Some(stored) = state.store.client(&presented.client_id).await? else {
-                return Err(OAuthError::invalid_client().into());
-            };
-            let client = Arc::new(TokenClient::new(state, stored));
-            state.clients.put(&presented.client_id, client.clone());
-            client
-        }
+    let client = client(state, &presented.client_id).await?;
+    client_auth::authenticate(&presented, client.as_deref().map(|c| &c.client))?;
+    Ok(client.expect("authenticated clients exist"))
+}
+
+/// The client from the cache, else from the store (and then cached).
+async fn client(state: &AppState, client_id: &str) -> Result<Option<Arc<TokenClient>>, ApiError> {
+    if let Some(client) = state.clients.get(client_id) {
+        return Ok(Some(client));
+    }
+    let Some(stored) = state.store.client(client_id).await? else {
+        return Ok(None);
     };
-    client_auth::authenticate(&presented, Some(&client.client))?;
-    Ok(client)
+    let client = Arc::new(TokenClient::new(state, stored));
+    state.clients.put(client_id, client.clone());
+    Ok(Some(client))
 }
 
 /// A form posted by an authenticated client: the token, introspection and revocation
