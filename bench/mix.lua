@@ -1,6 +1,8 @@
 -- Client credentials with garbage mixed in: every GARBAGE_EVERY-th request (0: none)
 -- is one of the bad inputs below, in turn. Valid requests must get 200 and garbage its
--- 4xx (or an inactive introspection answer); anything else counts as unexpected.
+-- 4xx (or an inactive introspection answer); anything else counts as unexpected. A
+-- failed client authentication may be answered 429 instead of 401 once the client or
+-- address passes admit's failure limit (client_limits.rs).
 -- Run with as many threads as connections, so each answer belongs to the last request.
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
@@ -37,6 +39,7 @@ function request()
 end
 
 function response(status, _, body)
+  if expected == 401 and status == 429 then status = 401 end
   if status ~= expected or (expected == 200 and body:find('"active":true')) then
     unexpected = unexpected + 1
   elseif expected == 200 and body:find('access_token') then

@@ -2,28 +2,27 @@
 //! `main` and the tests share this one function ([`spawn`]).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use admit_oauth::metadata::Metadata;
 use admit_store::Store;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::browser::CookieNames;
+use crate::audit::{self, Audit};
 use crate::error::ApiError;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
-use crate::seal::Sealer;
-use crate::state::{AppState, Inner};
-use crate::{Settings, housekeeping, password, routes};
+use crate::state::{AppState, Inner, Parts};
+use crate::{Settings, housekeeping, metrics, observe, routes};
 
 /// All request headers together may not exceed this (bytes).
 const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -31,18 +30,52 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when not on the main listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub issuer: String,
     /// Whether start-up created a new master key file (the operator should back it up).
     pub created_master_key: bool,
     pub task: JoinHandle<std::io::Result<()>>,
     stopping: tokio::sync::watch::Sender<bool>,
+    state: AppState,
+    background: Vec<JoinHandle<()>>,
+    audit_writer: (tokio::sync::oneshot::Sender<()>, JoinHandle<()>),
 }
 
 impl Server {
-    /// Stops accepting, lets in-flight requests finish, and waits for the task.
-    pub async fn shutdown(self) {
+    /// Stops accepting and gives in-flight requests `shutdown_timeout` seconds to
+    /// finish (then cuts them off), writes the queued audit records, and closes the
+    /// database pool. Returns whether every request finished in time.
+    pub async fn shutdown(mut self) -> bool {
         let _ = self.stopping.send(true);
-        let _ = self.task.await;
+        let bound = Duration::from_secs(self.state.settings().shutdown_timeout);
+        let drained = tokio::time::timeout(bound, &mut self.task).await.is_ok();
+        if !drained {
+            tracing::warn!(
+                seconds = bound.as_secs(),
+                "in-flight requests did not finish in time: cutting them off"
+            );
+            self.task.abort();
+        }
+        for task in &self.background {
+            task.abort();
+        }
+        let (stop, writer) = self.audit_writer;
+        let _ = stop.send(());
+        let _ = writer.await;
+        self.state.store.close().await;
+        drained
+    }
+
+    /// The server's database handle.
+    pub fn store(&self) -> &admit_store::Store {
+        &self.state.store
+    }
+
+    /// Applies what can change while serving (see `Settings::reloaded`); returns the
+    /// names of changed settings that need a restart.
+    pub fn reload(&self, settings: &Settings) -> Vec<&'static str> {
+        self.state.reload(settings)
     }
 }
 
@@ -55,6 +88,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
             settings.data_dir.display()
         )
     })?;
+    refuse_plain_http(&settings)?;
     let lock = lock_sqlite(&settings.database_url)?;
     let store = Store::connect(&settings.database_url)
         .await
@@ -81,45 +115,92 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
     }
     let metadata = Metadata::new(&settings.issuer, keys.algorithms(), scopes_supported());
     let (stopping, shutdown) = tokio::sync::watch::channel(false);
-    let state = AppState(Arc::new(Inner {
+    let (audit, audit_queue) = Audit::channel();
+    let parts = Parts {
+        store,
+        keyring: keys,
+        master,
+        audit,
         shutdown,
         metadata: serde_json::to_string(&metadata)?,
-        passwords: password::Verifier::new(
-            settings.password_hash_concurrency,
-            settings.password_hash,
-        ),
-        sealer: Sealer::new(&master),
-        clients: Default::default(),
-        cookies: CookieNames::for_issuer(&settings.issuer),
-        settings: settings.clone(),
-        store,
-        keyring: RwLock::new(Arc::new(keys)),
-        master,
-    }));
-    let purge = tokio::spawn(housekeeping::purge_expired(state.store.clone()));
-    let key_upkeep = tokio::spawn(housekeeping::keep_keys(state.clone()));
-    let app = router(state);
+    };
+    let state = AppState(Arc::new(Inner::new(settings.clone(), parts)));
+    let background = vec![
+        tokio::spawn(housekeeping::purge_expired(
+            state.store.clone(),
+            settings.login_limits,
+        )),
+        tokio::spawn(housekeeping::keep_keys(state.clone())),
+    ];
+    let (stop_audit, audit_stop) = tokio::sync::oneshot::channel();
+    let audit_writer = tokio::spawn(audit::write(
+        state.clone(),
+        audit_queue,
+        Duration::from_secs(settings.audit_anchor_interval),
+        audit_stop,
+    ));
+
+    let app = router(state.clone(), settings.metrics_listen.is_none());
+    let mut metrics_addr = None;
+    match settings.metrics_listen {
+        None => {}
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening on {at} for metrics"))?;
+            metrics_addr = Some(listener.local_addr()?);
+            let metrics = Router::new()
+                .route("/metrics", get(metrics::serve))
+                .with_state(state.clone());
+            let mut stopped = stopping.subscribe();
+            tokio::spawn(async move {
+                axum::serve(listener, metrics)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.changed().await;
+                    })
+                    .await
+            });
+        }
+    }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let mut stopped = stopping.subscribe();
     let task = tokio::spawn(async move {
         // Held while serving: a second server on the same SQLite file is refused.
         let _lock = lock;
-        let served = axum::serve(listener, app)
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.changed().await;
             })
-            .await;
-        purge.abort();
-        key_upkeep.abort();
-        served
+            .await
     });
     tracing::info!(%addr, issuer = %settings.issuer, "admit is serving");
     Ok(Server {
         addr,
+        metrics_addr,
         issuer: settings.issuer,
         created_master_key,
         task,
         stopping,
+        state,
+        background,
+        audit_writer: (stop_audit, audit_writer),
     })
+}
+
+/// RFC 9700 §4.1 and §2.6 presume TLS: under an https issuer, plain http is served
+/// only on loopback, or behind a TLS-terminating proxy the operator declares.
+fn refuse_plain_http(settings: &Settings) -> anyhow::Result<()> {
+    if settings.issuer.starts_with("https://")
+        && !settings.listen.ip().is_loopback()
+        && !settings.trust_proxy
+    {
+        anyhow::bail!(
+            "the issuer is https but admit serves plain http on {}: listen on loopback, \
+             or set trust_proxy (--trust-proxy) when a TLS-terminating proxy is in front",
+            settings.listen
+        );
+    }
+    Ok(())
 }
 
 /// SQLite serves one instance: a second `admit serve` on the same file is refused
@@ -160,21 +241,18 @@ fn scopes_supported() -> Vec<String> {
     ["openid", "profile", "email"].map(str::to_owned).to_vec()
 }
 
-fn router(state: AppState) -> Router {
-    routes::router(state)
+/// The routes, `/metrics` unless it has a listener of its own, and the layers every
+/// request passes: observation (request id, log line, metrics) outermost.
+fn router(state: AppState, with_metrics: bool) -> Router {
+    let mut routes = routes::router(state.clone());
+    if with_metrics {
+        routes = routes.route("/metrics", get(metrics::serve).with_state(state.clone()));
+    }
+    routes
+        .route_layer(middleware::from_fn(observe::route))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn(limit_headers))
-        // Spans name the method and path only: queries carry codes, state and
-        // `id_token_hint`, which must not reach a log. Debug level: building a span
-        // per request costs a few per cent of a token's CPU.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
-        }))
-        // Authorization and cookies never reach a log line.
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-            header::COOKIE,
-        ]))
+        .layer(middleware::from_fn_with_state(state, observe::observe))
 }
 
 async fn limit_headers(request: Request, next: Next) -> Response {

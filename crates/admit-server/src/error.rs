@@ -20,6 +20,8 @@ pub enum ApiError {
     Forbidden(OAuthError),
     /// The database cannot be reached: try again shortly (503 with `Retry-After`).
     Unavailable,
+    /// Too many failures: wait this many seconds (429 with `Retry-After`).
+    Throttled(OAuthError, i64),
     /// The request body or headers exceed admit's limits.
     TooLarge(StatusCode),
     Internal(anyhow::Error),
@@ -33,6 +35,7 @@ impl From<OAuthError> for ApiError {
 
 impl From<admit_store::StoreError> for ApiError {
     fn from(e: admit_store::StoreError) -> Self {
+        crate::metrics::DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             ApiError::Unavailable
@@ -97,6 +100,13 @@ impl IntoResponse for ApiError {
                     (header::CACHE_CONTROL, "no-store"),
                 ];
                 return (StatusCode::SERVICE_UNAVAILABLE, headers, Json(body)).into_response();
+            }
+            ApiError::Throttled(e, seconds) => {
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(&e)).into_response();
+                let h = response.headers_mut();
+                h.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return response;
             }
             ApiError::TooLarge(status) => {
                 (status, OAuthError::invalid_request("request too large"))

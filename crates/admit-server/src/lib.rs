@@ -4,13 +4,19 @@
 //! Invariant: this is the only crate that knows HTTP. It loads records from the store,
 //! asks the protocol core (`admit-oauth`) for a decision, and writes the result back.
 
+mod address;
 mod app;
+pub mod audit;
 mod browser;
 mod client_cache;
+mod client_limits;
 pub mod error;
 mod housekeeping;
 pub mod keyring;
+pub mod login;
 pub mod master_key;
+mod metrics;
+mod observe;
 mod own_tokens;
 mod pages;
 pub mod password;

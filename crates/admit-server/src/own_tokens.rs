@@ -33,7 +33,8 @@ pub async fn live_access_token(
 
 /// Signature, issuer, audience, type and time, without asking the database.
 fn valid_access_token(state: &AppState, token: &str, now: i64) -> Option<AccessTokenClaims> {
-    let mut validation = Validation::access_token(&state.settings.issuer, &state.settings.audience);
+    let mut validation =
+        Validation::access_token(&state.settings().issuer, &state.settings().audience);
     // admit reads its own clock for its own tokens: no skew to allow for (RFC 7662 §2.2).
     validation.leeway = 0;
     // Only admit's own keys are in this set: an HS256 key is there only when configured.

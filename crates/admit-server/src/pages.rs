@@ -47,6 +47,8 @@ pub struct Message<'a> {
     pub message: &'a str,
     /// A logout confirmation form: (sealed request, CSRF token).
     pub logout_form: Option<(String, String)>,
+    /// Shown on error pages, so a user's report can be matched to the log line.
+    pub request_id: Option<String>,
 }
 
 /// What a scope lets the application do, in words, for the consent page.
@@ -109,6 +111,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
             id: "error",
             message,
             logout_form: None,
+            request_id: crate::observe::request_id(),
         },
     )
 }

@@ -201,6 +201,7 @@ type Job = (String, String, oneshot::Sender<bool>);
 pub struct Verifier {
     jobs: mpsc::Sender<Job>,
     waiting: Arc<Semaphore>,
+    capacity: usize,
     /// Checked against when the user does not exist, so an unknown user costs the
     /// same Argon2id work as a known one (at the configured parameters) and answers
     /// in the same time.
@@ -230,11 +231,18 @@ impl Verifier {
                 })
                 .expect("starting a password-hashing thread");
         }
+        let capacity = concurrency * (QUEUE_PER_THREAD + 1);
         Verifier {
             jobs,
-            waiting: Arc::new(Semaphore::new(concurrency * (QUEUE_PER_THREAD + 1))),
+            capacity,
+            waiting: Arc::new(Semaphore::new(capacity)),
             dummy: dummy_phc(params).into(),
         }
+    }
+
+    /// Checks running or waiting now.
+    pub fn in_flight(&self) -> usize {
+        self.capacity - self.waiting.available_permits()
     }
 
     /// `phc` is `None` for an unknown user: the work is done anyway and fails.

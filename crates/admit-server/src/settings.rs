@@ -44,6 +44,18 @@ pub struct Settings {
     /// Argon2id cost of new password hashes (and of the dummy check for unknown
     /// users); never below OWASP's minimum. Stored hashes verify at their own.
     pub password_hash: crate::password::HashParams,
+    /// admit sits behind a TLS-terminating reverse proxy: it may serve plain http
+    /// on a non-loopback address under an https issuer, and takes the client
+    /// address from the last `X-Forwarded-For` entry. Off by default.
+    pub trust_proxy: bool,
+    /// How often the audit chain's head is signed, in seconds.
+    pub audit_anchor_interval: u64,
+    /// Back-off and lock thresholds for failed logins (see login.rs).
+    pub login_limits: crate::login::LoginLimits,
+    /// Serve `/metrics` on this address instead of the main listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// On shutdown, how long in-flight requests may take to finish, in seconds.
+    pub shutdown_timeout: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -54,6 +66,7 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("access_token_alg", &self.access_token_alg)
             .field("audience", &self.audience)
+            .field("trust_proxy", &self.trust_proxy)
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +95,51 @@ impl Settings {
             session_ttl: 12 * 3600,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             password_hash: crate::password::HashParams::OWASP,
+            trust_proxy: false,
+            audit_anchor_interval: 60,
+            login_limits: crate::login::LoginLimits::DEFAULT,
+            metrics_listen: None,
+            shutdown_timeout: 30,
         }
+    }
+
+    /// These settings with what a reload may change taken from `new`: lifetimes, the
+    /// refresh grace, rotation, and the shutdown bound. Also returns the names of the
+    /// settings `new` changes that only a restart applies.
+    pub fn reloaded(&self, new: &Settings) -> (Settings, Vec<&'static str>) {
+        let mut next = self.clone();
+        next.access_token_ttl = new.access_token_ttl;
+        next.refresh_token_ttl = new.refresh_token_ttl;
+        next.refresh_idle_ttl = new.refresh_idle_ttl;
+        next.refresh_grace = new.refresh_grace;
+        next.code_ttl = new.code_ttl;
+        next.session_ttl = new.session_ttl;
+        next.key_rotation_interval = new.key_rotation_interval;
+        next.shutdown_timeout = new.shutdown_timeout;
+        let mut ignored = Vec::new();
+        let mut differs = |name, changed: bool| {
+            if changed {
+                ignored.push(name);
+            }
+        };
+        differs("listen", self.listen != new.listen);
+        differs("issuer", self.issuer != new.issuer);
+        differs("database_url", self.database_url != new.database_url);
+        differs("data_dir", self.data_dir != new.data_dir);
+        differs("master_key", self.master_key != new.master_key);
+        differs(
+            "access_token_alg",
+            self.access_token_alg != new.access_token_alg,
+        );
+        differs("hs256_secret", self.hs256_secret != new.hs256_secret);
+        differs("audience", self.audience != new.audience);
+        differs("password_hash", self.password_hash != new.password_hash);
+        differs("trust_proxy", self.trust_proxy != new.trust_proxy);
+        differs(
+            "audit_anchor_interval",
+            self.audit_anchor_interval != new.audit_anchor_interval,
+        );
+        differs("metrics_listen", self.metrics_listen != new.metrics_listen);
+        (next, ignored)
     }
 }

@@ -5,10 +5,13 @@ use std::sync::{Arc, RwLock};
 use admit_store::Store;
 
 use crate::Settings;
+use crate::audit::Audit;
 use crate::browser::CookieNames;
 use crate::client_cache::ClientCache;
+use crate::client_limits::ClientLimits;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
+use crate::metrics::Metrics;
 use crate::password;
 use crate::routes::token::TokenClient;
 use crate::seal::Sealer;
@@ -17,7 +20,8 @@ use crate::seal::Sealer;
 pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
-    pub settings: Settings,
+    /// Replaced whole by a reload (SIGHUP); see [`Inner::settings`].
+    settings: RwLock<Arc<Settings>>,
     pub store: Store,
     /// Re-read from the database every few seconds, so a rotation made by another
     /// instance or the CLI takes effect everywhere.
@@ -27,6 +31,10 @@ pub struct Inner {
     pub sealer: Sealer,
     /// Authenticated clients, for a second (see client_cache.rs).
     pub clients: ClientCache<TokenClient>,
+    /// Failed client authentications, for 429s (see client_limits.rs).
+    pub client_limits: ClientLimits,
+    pub audit: Audit,
+    pub metrics: Metrics,
     pub cookies: CookieNames,
     /// Discovery metadata, serialised once.
     pub metadata: String,
@@ -36,6 +44,56 @@ pub struct Inner {
 }
 
 impl Inner {
+    pub fn new(settings: Settings, parts: Parts) -> Inner {
+        let Parts {
+            store,
+            keyring,
+            master,
+            audit,
+            shutdown,
+            metadata,
+        } = parts;
+        Inner {
+            passwords: password::Verifier::new(
+                settings.password_hash_concurrency,
+                settings.password_hash,
+            ),
+            sealer: Sealer::new(&master),
+            clients: Default::default(),
+            client_limits: Default::default(),
+            cookies: CookieNames::for_issuer(&settings.issuer),
+            metrics: Default::default(),
+            settings: RwLock::new(Arc::new(settings)),
+            keyring: RwLock::new(Arc::new(keyring)),
+            store,
+            master,
+            audit,
+            shutdown,
+            metadata,
+        }
+    }
+
+    /// The settings as of now; cheap (an `Arc` clone).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .expect("the settings lock is never poisoned")
+            .clone()
+    }
+
+    /// Takes what may change while serving from `new` (lifetimes, the refresh grace,
+    /// the audit anchor interval is read once) and keeps the rest; returns the names
+    /// of settings that differ but need a restart.
+    pub fn reload(&self, new: &Settings) -> Vec<&'static str> {
+        let mut lock = self
+            .settings
+            .write()
+            .expect("the settings lock is never poisoned");
+        let (next, ignored) = lock.reloaded(new);
+        *lock = Arc::new(next);
+        ignored
+    }
+
     /// The key set as of now; cheap (an `Arc` clone).
     pub fn keys(&self) -> Arc<Keyring> {
         self.keyring
@@ -43,6 +101,16 @@ impl Inner {
             .expect("the keyring lock is never poisoned")
             .clone()
     }
+}
+
+/// What start-up made before the state: the store, keys and channels.
+pub struct Parts {
+    pub store: Store,
+    pub keyring: Keyring,
+    pub master: MasterKey,
+    pub audit: Audit,
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    pub metadata: String,
 }
 
 impl std::ops::Deref for AppState {

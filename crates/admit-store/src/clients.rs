@@ -125,7 +125,7 @@ fn split_words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
 }
 
-fn to_json(v: &[String]) -> String {
+pub(crate) fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).expect("a list of strings always serializes")
 }
 
@@ -213,4 +213,150 @@ impl Store {
             Ok(deleted == 1)
         })
     }
+}
+
+/// Paging and conditional writes for the admin API: a write happens only while the
+/// row still holds exactly what the caller read (the admin API's ETag is a digest of
+/// it), checked by the write statement itself, so two concurrent edits cannot both
+/// pass.
+impl Store {
+    /// Up to `limit` clients whose client_id sorts after `after`, ordered by client_id.
+    pub async fn clients_after(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Client>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM clients WHERE ($1 IS NULL OR client_id > $1) \
+             ORDER BY client_id LIMIT $2"
+        );
+        let rows: Vec<ClientRow> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(after)
+            .bind(limit.max(0))
+            .fetch_all(p)
+            .await)?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    /// Replaces the client `seen` (same client_id) by `new`, only while its row
+    /// equals `seen`. Returns whether it changed anything.
+    pub async fn update_client_if(&self, seen: &Client, new: &Client) -> Result<bool, StoreError> {
+        if seen.client_id != new.client_id {
+            return Ok(false);
+        }
+        let columns: Vec<&str> = COLUMNS.split(',').map(str::trim).collect();
+        let n = columns.len();
+        let set: Vec<String> = (0..n)
+            .map(|i| format!("{} = ${}", columns[i], n + i + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE clients SET {} WHERE client_id = $1 AND {CLIENT_UNCHANGED}",
+            set.join(", ")
+        );
+        let (old, next) = (Encoded::of(seen), Encoded::of(new));
+        let updated = on_pool!(self, p => {
+            let query = bind_client(sqlx::query(&sql), seen, &old);
+            bind_client(query, new, &next)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(updated == 1)
+    }
+
+    /// [`Store::delete_client`], only while the client's row equals `seen`.
+    /// Returns whether it deleted the client.
+    pub async fn delete_client_if(&self, seen: &Client, now: i64) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM clients WHERE client_id = $1 AND {CLIENT_UNCHANGED}");
+        let old = Encoded::of(seen);
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if bind_client(sqlx::query(&sql), seen, &old)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                != 1
+            {
+                return Ok(false);
+            }
+            sqlx::query(REVOKE_FAMILIES_OF_CLIENT)
+                .bind(&seen.client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM consents WHERE client_id = $1")
+                .bind(&seen.client_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
+
+/// Every column, in [`COLUMNS`] order as `$1`..`$18`, still holds what was read.
+/// `IS NOT DISTINCT FROM` compares NULLs as equal on both backends.
+const CLIENT_UNCHANGED: &str = "client_id IS NOT DISTINCT FROM $1 \
+     AND secret_hash IS NOT DISTINCT FROM $2 AND public = $3 \
+     AND name IS NOT DISTINCT FROM $4 AND grant_types = $5 AND redirect_uris = $6 \
+     AND post_logout_redirect_uris = $7 AND scopes = $8 AND skip_consent = $9 \
+     AND require_pkce = $10 AND id_token_alg IS NOT DISTINCT FROM $11 \
+     AND access_token_ttl IS NOT DISTINCT FROM $12 \
+     AND refresh_token_ttl IS NOT DISTINCT FROM $13 \
+     AND refresh_idle_ttl IS NOT DISTINCT FROM $14 AND may_introspect = $15 \
+     AND created_at = $16 AND code_ttl IS NOT DISTINCT FROM $17 \
+     AND session_ttl IS NOT DISTINCT FROM $18";
+
+/// A client's lists as stored.
+struct Encoded {
+    grant_types: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    scopes: String,
+}
+
+impl Encoded {
+    fn of(c: &Client) -> Encoded {
+        Encoded {
+            grant_types: c.grant_types.join(" "),
+            redirect_uris: to_json(&c.redirect_uris),
+            post_logout_redirect_uris: to_json(&c.post_logout_redirect_uris),
+            scopes: c.scopes.join(" "),
+        }
+    }
+}
+
+/// Binds every column of `c`, in [`COLUMNS`] order.
+fn bind_client<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    c: &'q Client,
+    e: &'q Encoded,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(&c.client_id)
+        .bind(&c.secret_hash)
+        .bind(c.public)
+        .bind(&c.name)
+        .bind(&e.grant_types)
+        .bind(&e.redirect_uris)
+        .bind(&e.post_logout_redirect_uris)
+        .bind(&e.scopes)
+        .bind(c.skip_consent)
+        .bind(c.require_pkce)
+        .bind(&c.id_token_alg)
+        .bind(c.access_token_ttl)
+        .bind(c.refresh_token_ttl)
+        .bind(c.refresh_idle_ttl)
+        .bind(c.may_introspect)
+        .bind(c.created_at)
+        .bind(c.code_ttl)
+        .bind(c.session_ttl)
 }

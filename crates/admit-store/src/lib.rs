@@ -26,22 +26,28 @@ macro_rules! on_pool {
     };
 }
 
+mod audit;
+mod batch;
 mod clients;
 mod codes;
 mod consents;
 mod error;
 mod keys;
 mod locks;
+mod login_failures;
 mod refresh;
 mod revocations;
 mod sessions;
 mod users;
 
+pub use audit::{AuditAnchor, AuditEvent, AuditFilter, AuditRecord, GENESIS, chain_hash};
+pub use batch::{Batch, NewRevocation, Write};
 pub use clients::Client;
 pub use codes::{AuthorizationCode, CodeRedemption};
 pub use consents::Consent;
 pub use error::StoreError;
 pub use keys::SigningKey;
+pub use login_failures::LoginFailures;
 pub use refresh::{RefreshFamily, RefreshLookup, RefreshToken};
 pub use revocations::RevocationEvent;
 pub use sessions::Session;
@@ -121,6 +127,11 @@ impl Store {
             Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
         }
+    }
+
+    /// The pool's connections: (open, idle), for metrics.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        on_pool!(self, p => (p.size(), p.num_idle()))
     }
 
     /// Checks the database answers (`SELECT 1`), for readiness probes.

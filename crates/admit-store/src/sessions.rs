@@ -152,3 +152,29 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Up to `limit` sessions of one user, or of everyone with `None`, that sort after
+    /// `after` (a `(created_at, id)` pair), in [`Store::list_sessions`] order: for
+    /// paging through the admin API.
+    pub async fn sessions_after(
+        &self,
+        user_id: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions WHERE ($1 IS NULL OR user_id = $1) \
+             AND ($2 IS NULL OR created_at > $2 OR (created_at = $2 AND id > $3)) \
+             ORDER BY created_at, id LIMIT $4"
+        );
+        let (at, id) = after.unzip();
+        Ok(on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(at)
+            .bind(id)
+            .bind(limit.max(0))
+            .fetch_all(p)
+            .await)?)
+    }
+}

@@ -148,3 +148,123 @@ const REVOKE_FAMILIES_OF_USERNAME: &str = "UPDATE refresh_families SET revoked_a
 
 const REVOKE_SESSIONS_OF_USERNAME: &str = "UPDATE sessions SET revoked_at = $2 \
      WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE username = $1)";
+
+/// Paging and conditional writes for the admin API. A conditional write first
+/// touches the row only while it still holds exactly what the caller read (the
+/// admin API's ETag is a digest of it), in the same transaction as the change: the
+/// row lock (PostgreSQL) or write lock (SQLite) makes check-and-write one step, so
+/// two concurrent edits cannot both pass.
+impl Store {
+    /// Up to `limit` users whose username sorts after `after`, ordered by username.
+    pub async fn users_after(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE ($1 IS NULL OR username > $1) \
+             ORDER BY username LIMIT $2"
+        );
+        Ok(on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(after)
+            .bind(limit.max(0))
+            .fetch_all(p)
+            .await)?)
+    }
+
+    /// [`Store::set_password`], only while the user's row equals `seen`.
+    /// Returns whether it changed anything.
+    pub async fn set_password_if(
+        &self,
+        seen: &User,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if !bind_user(sqlx::query(USER_UNCHANGED), seen)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1
+            {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(&seen.id)
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for sql in [REVOKE_FAMILIES_OF_USERNAME, REVOKE_SESSIONS_OF_USERNAME] {
+                sqlx::query(sql)
+                    .bind(&seen.username)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// [`Store::delete_user`], only while the user's row equals `seen`.
+    /// Returns whether it deleted the user.
+    pub async fn delete_user_if(&self, seen: &User, now: i64) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if !bind_user(sqlx::query(USER_UNCHANGED), seen)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1
+            {
+                return Ok(false);
+            }
+            for sql in [REVOKE_FAMILIES_OF_USERNAME, REVOKE_SESSIONS_OF_USERNAME] {
+                sqlx::query(sql)
+                    .bind(&seen.username)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for sql in [
+                "DELETE FROM consents WHERE user_id = $1",
+                "DELETE FROM users WHERE id = $1",
+            ] {
+                sqlx::query(sql).bind(&seen.id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
+
+/// Touches the user row only while every column still holds what was read; the
+/// caller reads `rows_affected` as "unchanged". `IS NOT DISTINCT FROM` compares
+/// NULLs as equal on both backends.
+const USER_UNCHANGED: &str = "UPDATE users SET updated_at = updated_at \
+     WHERE id = $1 AND username = $2 AND password_hash = $3 \
+     AND email IS NOT DISTINCT FROM $4 AND email_verified = $5 \
+     AND name IS NOT DISTINCT FROM $6 AND created_at = $7 AND updated_at = $8";
+
+fn bind_user<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    u: &'q User,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(&u.id)
+        .bind(&u.username)
+        .bind(&u.password_hash)
+        .bind(&u.email)
+        .bind(u.email_verified)
+        .bind(&u.name)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+}

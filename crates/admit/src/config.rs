@@ -1,12 +1,15 @@
 //! Settings resolution: a flag beats its `ADMIT_*` variable (clap does both), which
 //! beats the TOML file (`--config`), which beats the default.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use admit_jose::Algorithm;
 use anyhow::{Context, bail};
 use serde::Deserialize;
+
+use crate::declared;
 
 /// The optional TOML file. Every key is optional; unknown keys are an error, so a
 /// typo is not silently ignored.
@@ -32,6 +35,22 @@ pub struct FileConfig {
     pub demo_listen: Option<SocketAddr>,
     pub password_hash_memory_kib: Option<u32>,
     pub password_hash_iterations: Option<u32>,
+    pub trust_proxy: Option<bool>,
+    pub audit_anchor_interval: Option<u64>,
+    /// Configuration as code (declared.rs): the scopes clients may list, which kinds
+    /// the file owns entirely, and the declared clients and users.
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub manage: declared::Manage,
+    #[serde(default)]
+    pub clients: BTreeMap<String, declared::ClientDecl>,
+    #[serde(default)]
+    pub users: BTreeMap<String, declared::UserDecl>,
+    /// A log filter such as `info` or `admit=debug`; SIGHUP applies a change.
+    pub log: Option<String>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub shutdown_timeout: Option<u64>,
+    pub otlp_endpoint: Option<String>,
 }
 
 impl FileConfig {
@@ -41,7 +60,10 @@ impl FileConfig {
         };
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let file: FileConfig =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        declared::refuse_literals(&file).with_context(|| format!("in {}", path.display()))?;
+        Ok(file)
     }
 }
 

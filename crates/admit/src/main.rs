@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod declared;
 
 use std::process::ExitCode;
 

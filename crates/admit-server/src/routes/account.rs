@@ -8,7 +8,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::read_form;
-use super::interaction::{try_login, with_cookie};
+use super::interaction::{LoginAttempt, throttled, try_login, with_cookie};
+use crate::address::ClientAddress;
+use crate::audit::Event;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{browser, now, pages};
@@ -98,6 +100,7 @@ async fn read(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Param
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -105,14 +108,15 @@ pub async fn login(
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
-    Ok(match try_login(&state, &form).await? {
-        Some((_, cookie)) => {
+    Ok(match try_login(&state, &form, address, None).await? {
+        LoginAttempt::Started(_, cookie) => {
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, "/account")]).into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response
         }
-        None => login_page(&state, &headers, Some("Wrong username or password.")),
+        LoginAttempt::Wrong => login_page(&state, &headers, Some("Wrong username or password.")),
+        LoginAttempt::Throttled(seconds) => throttled(seconds),
     })
 }
 
@@ -128,8 +132,14 @@ pub async fn withdraw(
     let Some(session) = browser::session(&state, &headers, now()).await? else {
         return Ok(login_page(&state, &headers, None));
     };
-    if let Some(client_id) = form.get("client_id") {
-        crate::revocation::consent(&state.store, &session.user_id, client_id, now()).await?;
+    if let Some(client_id) = form.get("client_id")
+        && crate::revocation::consent(&state.store, &session.user_id, client_id, now()).await?
+    {
+        let event = Event::new("consent.withdraw", "success")
+            .actor(format!("user:{}", session.user_id))
+            .subject(session.user_id.clone())
+            .client(client_id);
+        state.audit.record(event);
     }
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/account")]).into_response())
 }

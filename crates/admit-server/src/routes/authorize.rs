@@ -181,7 +181,7 @@ async fn proceed_inner(
             .await?
         }
         Ok(Next::Issue) => {
-            let code_ttl = client.code_ttl.unwrap_or(state.settings.code_ttl);
+            let code_ttl = client.code_ttl.unwrap_or(state.settings().code_ttl);
             issue_code(
                 state,
                 &pending.request,
@@ -268,7 +268,7 @@ fn redirect(
         if let Some(s) = client_state {
             query.append_pair("state", s);
         }
-        query.append_pair("iss", &state.settings.issuer);
+        query.append_pair("iss", &state.settings().issuer);
     }
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, url.as_str())]).into_response();
     pages::secure_page_headers(response.headers_mut());

@@ -15,6 +15,7 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
 const JWKS_CACHE: &str = "public, max-age=300";
 
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.jwks_fetches.inc();
     json(state.keys().jwks_json.clone(), JWKS_CACHE)
 }
 

@@ -14,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::authorize::{INTERACTION_LIFETIME, Pending, issue_code, proceed, redirect_error};
 use super::form::read_form;
+use crate::address::ClientAddress;
+use crate::audit::Event;
 use crate::error::ApiError;
+use crate::login::{self, Checked};
 use crate::state::AppState;
 use crate::{browser, now, pages, random_token};
 
@@ -114,20 +117,27 @@ fn open_form(state: &AppState, headers: &HeaderMap, form: &Params) -> Result<Pen
     state.sealer.open(sealed, now()).ok_or(EXPIRED)
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let (form, pending) = match read_interaction(&state, &headers, body).await {
         Ok(read) => read,
         Err((status, message)) => return pages::error(status, message),
     };
-    match try_login(&state, &form).await {
-        Ok(Some((session, cookie))) => {
+    let client_id = pending.request.client_id.clone();
+    match try_login(&state, &form, address, Some(&client_id)).await {
+        Ok(LoginAttempt::Started(session, cookie)) => {
             let pending = Pending {
                 user_id: Some(session.user_id.clone()),
                 ..pending
             };
             proceed(&state, &headers, pending, Some((session, cookie))).await
         }
-        Ok(None) => match state.store.client(&pending.request.client_id).await {
+        Ok(LoginAttempt::Throttled(seconds)) => throttled(seconds),
+        Ok(LoginAttempt::Wrong) => match state.store.client(&client_id).await {
             Ok(Some(client)) => {
                 login_page(&state, &headers, &client, pending, Some(WRONG_CREDENTIALS))
             }
@@ -141,24 +151,42 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     }
 }
 
-/// Checks the credentials (an unknown user costs the same Argon2id work) and starts a
-/// new SSO session: always a new id, so a session fixed before login is never reused.
+pub enum LoginAttempt {
+    Started(Session, axum::http::HeaderValue),
+    Wrong,
+    /// Too many failures for this account or address: wait this many seconds.
+    Throttled(i64),
+}
+
+/// The answer to a throttled login form: the same for known and unknown usernames.
+pub fn throttled(seconds: i64) -> Response {
+    let mut page = pages::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Too many failed logins. Wait {seconds} seconds, then try again."),
+    );
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, seconds.max(1).into());
+    page
+}
+
+/// Checks the credentials within the login limits (see login.rs) and starts a new
+/// SSO session: always a new id, so a session fixed before login is never reused.
 pub async fn try_login(
     state: &AppState,
     form: &Params,
-) -> Result<Option<(Session, axum::http::HeaderValue)>, ApiError> {
+    address: Option<std::net::IpAddr>,
+    client_id: Option<&str>,
+) -> Result<LoginAttempt, ApiError> {
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
-        return Ok(None);
+        return Ok(LoginAttempt::Wrong);
     };
-    let user = state
-        .store
-        .user_by_username(&admit_oauth::username::canonical(username))
-        .await?;
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
-    if !state.passwords.verify(password.to_owned(), phc).await? {
-        return Ok(None);
-    }
-    let user = user.expect("verified users exist");
+    let checked =
+        login::check_password(state, username, password.to_owned(), address, client_id).await?;
+    let user = match checked {
+        Checked::User(user) => user,
+        Checked::Wrong => return Ok(LoginAttempt::Wrong),
+        Checked::Throttled(seconds) => return Ok(LoginAttempt::Throttled(seconds)),
+    };
     let now = now();
     let secret_value = random_token(32);
     let session = Session {
@@ -167,16 +195,16 @@ pub async fn try_login(
         user_id: user.id,
         auth_time: now,
         created_at: now,
-        expires_at: now + state.settings.session_ttl,
+        expires_at: now + state.settings().session_ttl,
         revoked_at: None,
     };
     state.store.insert_session(&session).await?;
     let cookie = state.cookies.set(
         state.cookies.session,
         &secret_value,
-        state.settings.session_ttl,
+        state.settings().session_ttl,
     );
-    Ok(Some((session, cookie)))
+    Ok(LoginAttempt::Started(session, cookie))
 }
 
 pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -228,15 +256,21 @@ async fn decide(
                 .upsert_consent(&Consent {
                     user_id: session.user_id.clone(),
                     client_id: client_id.clone(),
-                    scope,
+                    scope: scope.clone(),
                     granted_at: previous.as_ref().map_or(now, |p| p.granted_at),
                     updated_at: now,
                 })
                 .await?;
+            let event = Event::new("consent.grant", "success")
+                .actor(format!("user:{}", session.user_id))
+                .subject(session.user_id.clone())
+                .client(client_id.clone())
+                .detail(serde_json::json!({ "scope": scope }));
+            state.audit.record(event);
             let client = state.store.client(client_id).await?;
             let code_ttl = client
                 .and_then(|c| c.code_ttl)
-                .unwrap_or(state.settings.code_ttl);
+                .unwrap_or(state.settings().code_ttl);
             issue_code(state, &pending.request, &session, code_ttl, now).await
         }
         Some("deny") => Ok(redirect_error(

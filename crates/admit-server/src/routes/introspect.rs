@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::token::client_form;
+use crate::address::ClientAddress;
 use crate::error::ApiError;
 use crate::own_tokens::live_access_token;
 use crate::state::AppState;
@@ -20,10 +21,11 @@ use crate::{now, revocation};
 /// if it may see it, what it carries. Anything else is `{"active": false}`.
 pub async fn introspect(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (params, client) = client_form(&state, &headers, body).await?;
+    let (params, client) = client_form(&state, &headers, address, body).await?;
     let token = params.require("token")?;
     let now = now();
     let hint = Hint::parse(params.get("token_type_hint"));
@@ -100,7 +102,7 @@ async fn refresh(
         token_type: Some("refresh_token"),
         exp: Some(found.token.expires_at),
         iat: Some(found.token.created_at),
-        iss: Some(state.settings.issuer.clone()),
+        iss: Some(state.settings().issuer.clone()),
         sub: family.user_id,
         ..Introspection::default()
     }))
@@ -122,10 +124,11 @@ async fn live_refresh(
 /// are answered 200 (§2.2), so a client cannot probe which tokens exist.
 pub async fn revoke(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (params, client) = client_form(&state, &headers, body).await?;
+    let (params, client) = client_form(&state, &headers, address, body).await?;
     let token = params.require("token")?;
     let now = now();
     let not_yours = || {

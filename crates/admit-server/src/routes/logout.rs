@@ -103,6 +103,7 @@ async fn start(
         id: "logout-question",
         message: "Do you want to log out of admit?",
         logout_form: Some((sealed, csrf)),
+        request_id: None,
     };
     let mut response = pages::render(StatusCode::OK, &page);
     if let Some(cookie) = set_cookie {
@@ -168,7 +169,7 @@ async fn read_hint(
     let (Some(issuer), Some(client_id)) = (text("iss"), text("aud")) else {
         return Ok(None);
     };
-    if issuer != state.settings.issuer {
+    if issuer != state.settings().issuer {
         return Ok(None);
     }
     let session = browser::session(state, headers, now()).await?;
@@ -206,6 +207,7 @@ async fn end_session(
                 id: "logged-out",
                 message: "You are logged out of admit.",
                 logout_form: None,
+                request_id: None,
             },
         ),
     };

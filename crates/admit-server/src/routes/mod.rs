@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per endpoint family.
 
 mod account;
+mod admin;
 mod authorize;
 mod discovery;
 mod form;
@@ -50,5 +51,6 @@ pub fn router(state: AppState) -> Router {
         .route("/account/login", post(account::login))
         .route("/account/consents", post(account::withdraw))
         .route("/assets/admit.css", get(pages::stylesheet))
+        .merge(admin::router())
         .with_state(state)
 }

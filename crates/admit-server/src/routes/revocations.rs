@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
 
 use super::token::authenticate_client;
+use crate::address::ClientAddress;
 use crate::error::ApiError;
+use crate::metrics::Held;
 use crate::now;
 use crate::state::AppState;
 
@@ -28,10 +30,11 @@ const BATCH: i64 = 500;
 
 pub async fn stream(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // Basic authentication only: a GET has no body to carry client_secret_post.
-    let client = authenticate_client(&state, &headers, &Params::default()).await?;
+    let client = authenticate_client(&state, &headers, &Params::default(), address).await?;
     if !client.may_introspect {
         return Err(ApiError::Forbidden(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -52,6 +55,7 @@ pub async fn stream(
 }
 
 struct Cursor {
+    _subscribed: Held,
     state: AppState,
     after: i64,
     ready_sent: bool,
@@ -59,6 +63,7 @@ struct Cursor {
 
 fn events(state: AppState, after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
     let cursor = Cursor {
+        _subscribed: Held::new(&state.metrics.stream_subscribers),
         state,
         after,
         ready_sent: false,

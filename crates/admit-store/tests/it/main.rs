@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, Hasher};
 use admit_store::{Client, RefreshFamily, RefreshToken, Session, Store, User};
 use sqlx::{Connection, Executor, PgConnection};
 
+mod batch;
 mod clients;
 mod codes;
 mod connect;
@@ -19,6 +20,7 @@ mod consents;
 mod keys;
 mod refresh;
 mod revocations;
+mod security;
 mod sessions;
 mod users;
 
@@ -165,6 +167,12 @@ storage_tests! {
     consent_upsert_keeps_granted_at => consents::case_upsert,
     consent_revoke_and_list => consents::case_revoke_and_list,
     consents_follow_deletes => consents::case_follow_deletes,
+    login_failures => security::case_login_failures,
+    login_failures_concurrent => security::case_login_failures_concurrent,
+    audit_chain => security::case_audit_chain,
+    audit_chain_concurrent => security::case_audit_chain_concurrent,
+    batch_every_write => batch::case_every_write,
+    batch_failure_writes_nothing => batch::case_failure_writes_nothing,
 }
 
 // Fixtures shared by the cases.

@@ -183,6 +183,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 Err(StoreError::Conflict) => bail!("client {client_id:?} already exists"),
                 other => other?,
             }
+            super::audit(store, "client.add", &client_id, serde_json::json!({})).await?;
             println!("created client {client_id}");
             if let (Some(secret), false) = (secret, secret_stdin) {
                 println!("client_secret: {secret}");
@@ -234,6 +235,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 "no client {client_id:?}"
             );
             admit_server::revocation::client(store, &client_id, now).await?;
+            super::audit(store, "client.remove", &client_id, serde_json::json!({})).await?;
             println!("removed client {client_id}");
         }
     }

@@ -34,6 +34,8 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 admit_server::revocation::consent(store, &user_id, &client_id, admit_server::now())
                     .await?;
             anyhow::ensure!(revoked, "{username} has given no consent to {client_id:?}");
+            let detail = serde_json::json!({ "client_id": client_id });
+            super::audit(store, "consent.withdraw", &user_id, detail).await?;
             println!("withdrew {username}'s consent to {client_id}");
         }
     }

@@ -44,7 +44,7 @@ pub struct MasterKeySource<'a> {
 }
 
 impl MasterKeySource<'_> {
-    fn load(&self) -> anyhow::Result<MasterKey> {
+    pub fn load(&self) -> anyhow::Result<MasterKey> {
         let configured = config::master_key(
             std::env::var("ADMIT_MASTER_KEY").ok(),
             std::env::var_os("ADMIT_MASTER_KEY_FILE").map(PathBuf::from),
@@ -97,6 +97,8 @@ pub async fn run(
             let master = master.load()?;
             for alg in algs {
                 let kid = keyring::rotate(store, &master, alg, force, now()).await?;
+                let detail = serde_json::json!({ "alg": alg.name() });
+                super::audit(store, "key.rotate", &kid, detail).await?;
                 println!("{alg}: {kid} is now current; a new next key is published");
             }
             println!(
@@ -110,6 +112,7 @@ pub async fn run(
             let jwk: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
             let kid = keyring::import(store, &master.load()?, &jwk, now()).await?;
+            super::audit(store, "key.import", &kid, serde_json::json!({})).await?;
             println!("imported {kid} as the next key; `admit keys rotate` makes it current");
         }
         Command::Export { .. } => {

@@ -1,11 +1,14 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod audit;
 mod calibrate;
 mod clients;
+mod config_cmd;
 mod consents;
 mod demo;
 mod doctor;
 mod keys;
+mod lifecycle;
 mod serve;
 mod sessions;
 mod token;
@@ -64,6 +67,12 @@ enum Command {
     /// Manage signing keys
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Read the audit log and check it has not been altered
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// Clients and users declared in the --config file: plan, apply, diff
+    #[command(subcommand)]
+    Config(config_cmd::Command),
     /// Decode or verify a JWT
     #[command(subcommand)]
     Token(token::Command),
@@ -79,20 +88,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     let (data_dir, database_url) = config::database(cli.database_url, cli.data_dir, &file);
     let open = || open_store(&database_url, &data_dir);
+    let master = keys::MasterKeySource {
+        data_dir: &data_dir,
+        file: &file,
+    };
     match cli.command {
         Command::Serve(args) => {
-            serve::run(args, &file, data_dir.clone(), database_url.clone()).await
+            let config = cli.config.as_deref();
+            serve::run(args, &file, config, data_dir.clone(), database_url.clone()).await
         }
         Command::User(cmd) => users::run(cmd, &open().await?, &file).await,
         Command::Client(cmd) => clients::run(cmd, &open().await?).await,
         Command::Consent(cmd) => consents::run(cmd, &open().await?).await,
         Command::Session(cmd) => sessions::run(cmd, &open().await?).await,
-        Command::Keys(cmd) => {
-            let master = keys::MasterKeySource {
-                data_dir: &data_dir,
-                file: &file,
-            };
-            keys::run(cmd, &open().await?, master).await
+        Command::Keys(cmd) => keys::run(cmd, &open().await?, master).await,
+        Command::Audit(cmd) => audit::run(cmd, &open().await?, master).await,
+        Command::Config(cmd) => {
+            config_cmd::require_file(cli.config.as_deref())?;
+            config_cmd::run(cmd, &open().await?, &file).await
         }
         Command::Token(cmd) => token::run(cmd).await,
         Command::Calibrate(args) => calibrate::run(args),
@@ -140,6 +153,23 @@ async fn user_id(store: &Store, username: &str) -> anyhow::Result<String> {
         .await?;
     user.map(|u| u.id)
         .with_context(|| format!("no user {username:?}"))
+}
+
+/// Records a change made from the command line in the audit log, as `cli:$USER`.
+async fn audit(
+    store: &Store,
+    event: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let record = admit_server::audit::Event::new(event, "success")
+        .actor(format!("cli:{user}"))
+        .subject(subject)
+        .detail(detail)
+        .into_inner();
+    store.append_audit(&[record]).await?;
+    Ok(())
 }
 
 /// Reads one line from standard input (a password or secret), without the newline.

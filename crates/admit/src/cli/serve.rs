@@ -1,14 +1,15 @@
 //! `admit serve`: resolve the settings, start the server (and the demo API), and run
-//! until SIGINT or SIGTERM.
+//! until SIGINT or SIGTERM (see lifecycle.rs for SIGHUP).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use admit_jose::Algorithm;
 use admit_server::Settings;
 use anyhow::bail;
 
+use super::lifecycle;
 use crate::config::{self, FileConfig};
 
 #[derive(clap::Args)]
@@ -59,6 +60,24 @@ pub struct Args {
     /// [default: 2592000, 30 days]
     #[arg(long, env = "ADMIT_KEY_ROTATION_INTERVAL")]
     key_rotation_interval: Option<i64>,
+    /// admit sits behind a TLS-terminating reverse proxy: serve plain http on a
+    /// non-loopback address under an https issuer, and take the client address from the
+    /// last X-Forwarded-For entry (which the proxy must set) [default: off]
+    #[arg(long, env = "ADMIT_TRUST_PROXY")]
+    trust_proxy: bool,
+    /// Sign the audit log's chain head every this many seconds [default: 60]
+    #[arg(long, env = "ADMIT_AUDIT_ANCHOR_INTERVAL")]
+    audit_anchor_interval: Option<u64>,
+    /// Serve /metrics on this address instead of on --listen [default: on --listen]
+    #[arg(long, env = "ADMIT_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// On SIGTERM, how many seconds in-flight requests get to finish [default: 30]
+    #[arg(long, env = "ADMIT_SHUTDOWN_TIMEOUT")]
+    shutdown_timeout: Option<u64>,
+    /// Export each request's trace over OTLP/HTTP to this collector, e.g.
+    /// http://127.0.0.1:4318 (builds with `--features otel` only)
+    #[arg(long, env = "ADMIT_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "ADMIT_LOG_FORMAT")]
     log_format: Option<String>,
@@ -79,19 +98,39 @@ pub struct Args {
 pub async fn run(
     args: Args,
     file: &FileConfig,
+    config: Option<&Path>,
     data_dir: PathBuf,
     database_url: String,
 ) -> anyhow::Result<ExitCode> {
-    init_logging(
+    let log = lifecycle::init_logging(
         args.log_format
             .as_deref()
             .or(file.log_format.as_deref())
             .unwrap_or("text"),
+        file,
+        args.otlp_endpoint
+            .as_deref()
+            .or(file.otlp_endpoint.as_deref()),
     )?;
-    let settings = settings(&args, file, data_dir, database_url.clone())?;
+    let settings = settings(&args, file, data_dir.clone(), database_url.clone())?;
     let started = std::time::Instant::now();
+    let hashing = settings.password_hash;
     let server = admit_server::spawn(settings).await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    // The clients and users the file declares, as `admit config apply` would (and
+    // SIGHUP does again). Not fatal: another instance may be applying the same file.
+    match crate::declared::apply(server.store(), file, hashing, "admit").await {
+        Ok(plan) if !plan.is_empty() => {
+            tracing::info!(
+                changes = plan.changes.len(),
+                "applied the clients and users the file declares"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "applying the declared clients and users failed")
+        }
+    }
     if server.created_master_key {
         tracing::warn!(
             "generated a new master key in the data directory (mode 0600): back it up; without it the signing keys cannot be read"
@@ -121,12 +160,22 @@ pub async fn run(
         None
     };
 
-    wait_for_signal().await;
+    let reload = lifecycle::Reload {
+        args: &args,
+        config,
+        data_dir,
+        database_url,
+        log,
+    };
+    lifecycle::run_until_stopped(&server, &reload).await;
     tracing::info!("shutting down: finishing in-flight requests");
     if let Some(demo) = demo {
         demo.stop();
     }
-    server.shutdown().await;
+    if server.shutdown().await {
+        tracing::info!("stopped");
+    }
+    reload.log.finish();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -218,6 +267,16 @@ pub fn settings(
         None => {}
     }
     settings.password_hash = args.password_hash.resolve(file)?;
+    settings.trust_proxy = args.trust_proxy || file.trust_proxy.unwrap_or(false);
+    settings.metrics_listen = args.metrics_listen.or(file.metrics_listen);
+    if let Some(seconds) = args.shutdown_timeout.or(file.shutdown_timeout) {
+        settings.shutdown_timeout = seconds;
+    }
+    match args.audit_anchor_interval.or(file.audit_anchor_interval) {
+        Some(0) => bail!("the audit anchor interval must be at least 1 second"),
+        Some(seconds) => settings.audit_anchor_interval = seconds,
+        None => {}
+    }
     settings.master_key =
         config::master_key(args.master_key.clone(), args.master_key_file.clone(), file)?;
     if let Some(path) = args
@@ -240,31 +299,4 @@ fn positive(what: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64>
         Some(v) if v > 0 => Ok(v),
         Some(v) => bail!("the {what} must be a positive number of seconds, not {v}"),
     }
-}
-
-fn init_logging(format: &str) -> anyhow::Result<()> {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ADMIT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        "json" => builder.json().init(),
-        "text" => builder.init(),
-        other => bail!("unknown log format {other:?} (text or json)"),
-    }
-    Ok(())
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

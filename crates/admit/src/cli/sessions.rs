@@ -54,6 +54,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 bail!("no session {id:?}");
             }
             revocation::session(store, &id, now).await?;
+            super::audit(store, "session.end", &id, serde_json::json!({})).await?;
             println!("ended session {id}");
         }
         Command::Revoke {
@@ -64,6 +65,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             let live: Vec<_> = sessions.iter().filter(|s| s.revoked_at.is_none()).collect();
             for s in &live {
                 revocation::session(store, &s.id, now).await?;
+                super::audit(store, "session.end", &s.id, serde_json::json!({})).await?;
             }
             println!("ended {} session(s) of {name}", live.len());
         }

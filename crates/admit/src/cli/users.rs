@@ -6,6 +6,7 @@ use admit_server::{now, password, random_token, revocation};
 use admit_store::{Store, StoreError, User};
 use anyhow::{Context, bail, ensure};
 use clap::Subcommand;
+use serde_json::json;
 
 use super::{PasswordHashArgs, read_stdin_line};
 use crate::config::FileConfig;
@@ -29,6 +30,15 @@ pub enum Command {
     List,
     /// Remove a user; their refresh tokens stop working at once
     Remove { username: String },
+    /// Lift the login lock and back-off of a username (known or not), or of a client
+    /// address with --address
+    Unlock {
+        #[arg(required_unless_present = "address", conflicts_with = "address")]
+        username: Option<String>,
+        /// A client address (IPv4 or IPv6) instead of a username
+        #[arg(long)]
+        address: Option<std::net::IpAddr>,
+    },
     /// Change a user's password; their refresh tokens stop working at once
     Passwd {
         username: String,
@@ -73,6 +83,7 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
                 Err(StoreError::Conflict) => bail!("user {username:?} already exists"),
                 other => other?,
             }
+            super::audit(store, "user.add", &user.id, json!({ "username": username })).await?;
             println!("created user {username} (sub {})", user.id);
         }
         Command::List => {
@@ -101,7 +112,28 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
                 "no user {username:?}"
             );
             revocation::user(store, &user.id, now).await?;
+            super::audit(
+                store,
+                "user.remove",
+                &user.id,
+                json!({ "username": username }),
+            )
+            .await?;
             println!("removed user {username}");
+        }
+        Command::Unlock { username, address } => {
+            // The keys login.rs counts under.
+            let key = match (username, address) {
+                (_, Some(address)) => format!("addr:{address}"),
+                (Some(name), None) => format!("user:{}", admit_oauth::username::canonical(&name)),
+                (None, None) => bail!("give a username or --address"),
+            };
+            let cleared = store.clear_login_failures(&key).await?;
+            super::audit(store, "login.unlock", &key, json!({ "cleared": cleared })).await?;
+            match cleared {
+                true => println!("unlocked {key}: its failed logins are forgotten"),
+                false => println!("{key} had no failed logins"),
+            }
         }
         Command::Passwd {
             username, hashing, ..
@@ -119,6 +151,13 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
                 "no user {username:?}"
             );
             revocation::user(store, &user.id, now).await?;
+            super::audit(
+                store,
+                "user.passwd",
+                &user.id,
+                json!({ "username": username }),
+            )
+            .await?;
             println!("changed the password of {username}; their sessions and tokens are revoked");
         }
     }

@@ -5,7 +5,7 @@ use admit_jose::{JwkSet, KeySet, UnverifiedJwt, Validation};
 use serde_json::Value;
 
 use crate::browser::{Browser, Page, param};
-use crate::harness::{PASSWORD, TestServer, start};
+use crate::harness::{PASSWORD, TestServer, start_with};
 
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -18,7 +18,11 @@ pub struct Flow {
 }
 
 pub async fn setup() -> Flow {
-    let t = start().await;
+    setup_with(|_| {}).await
+}
+
+pub async fn setup_with(configure: impl FnOnce(&mut admit_server::Settings)) -> Flow {
+    let t = start_with(configure).await;
     t.add_user("alice", PASSWORD);
     let secret = t.add_client(
         "site",

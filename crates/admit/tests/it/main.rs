@@ -1,11 +1,15 @@
 //! End-to-end tests: the real server on a loopback port, provisioned with the real
 //! CLI binary, driven over HTTP the way a client library would.
 
+mod admin_api;
+mod attacks;
+mod audit_log;
 mod browser;
 mod browser_demo;
 mod cli;
 mod code_flow;
 mod code_flow_errors;
+mod config_as_code;
 mod discovery;
 mod errors;
 mod harness;
@@ -13,6 +17,8 @@ mod interop;
 mod interop_oidc;
 mod keys;
 mod lifecycle;
+mod login_limits;
+mod operations;
 mod password_flow;
 mod postgres;
 mod resource_cache;

@@ -27,8 +27,8 @@ pub fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) ->
             dir.to_str().unwrap(),
         ])
         .args(extra)
-        .envs(env.iter().copied())
         .env("ADMIT_LOG", "debug")
+        .envs(env.iter().copied())
         .env_remove("ADMIT_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -73,6 +73,15 @@ pub fn serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) ->
 }
 
 impl Running {
+    /// Sends `signal` (`HUP`, `TERM`, ...) to the server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(status.unwrap().success());
+    }
+
     /// SIGTERM, then everything the process wrote.
     pub fn stop(mut self) -> (bool, String) {
         Command::new("kill")

@@ -1,6 +1,9 @@
 //! The grants of the token endpoint: authorization code (RFC 6749 §4.1.3), password
 //! (§4.3), client credentials (§4.4) and refresh (§6, with RFC 9700 §4.14.2 rotation).
 
+use std::net::IpAddr;
+
+use admit_oauth::client::GrantType;
 use admit_oauth::code::{self, IssuedCode, Redemption};
 use admit_oauth::refresh::{self, Decision, StoredRefresh};
 use admit_oauth::scope::Scope;
@@ -10,7 +13,9 @@ use admit_store::{CodeRedemption, RefreshLookup};
 
 use super::TokenClient;
 use super::issue::{Login, access_token, id_token, refresh_row, user_tokens};
+use crate::audit::Event;
 use crate::error::ApiError;
+use crate::login::{self, Checked};
 use crate::state::AppState;
 use crate::{now, random_token, revocation};
 
@@ -59,7 +64,15 @@ pub async fn authorization_code(
         session_id: Some(&code.session_id),
         nonce: code.nonce.as_deref(),
     };
-    let (response, family) = user_tokens(state, client, &scope, &login, now).await?;
+    let (response, family) = user_tokens(
+        state,
+        GrantType::AuthorizationCode,
+        client,
+        &scope,
+        &login,
+        now,
+    )
+    .await?;
     if let Some(family) = family
         && state
             .store
@@ -81,18 +94,16 @@ pub async fn password(
     username: &str,
     password: String,
     scope: Option<&str>,
+    address: Option<IpAddr>,
 ) -> Result<TokenResponse, ApiError> {
     let scope = Scope::grant(scope, &client.client.scopes)?;
-    let user = state
-        .store
-        .user_by_username(&admit_oauth::username::canonical(username))
-        .await?;
-    // Unknown users are checked against a dummy hash: same work, same answer.
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
-    if !state.passwords.verify(password, phc).await? {
-        return Err(OAuthError::invalid_grant("wrong username or password").into());
-    }
-    let user = user.expect("verified users exist");
+    let wrong = || OAuthError::invalid_grant("wrong username or password");
+    let client_id = Some(client.client.client_id.as_str());
+    let user = match login::check_password(state, username, password, address, client_id).await? {
+        Checked::User(user) => user,
+        Checked::Wrong => return Err(wrong().into()),
+        Checked::Throttled(seconds) => return Err(ApiError::Throttled(wrong(), seconds)),
+    };
     let now = now();
     let login = Login {
         user_id: &user.id,
@@ -100,7 +111,11 @@ pub async fn password(
         session_id: None,
         nonce: None,
     };
-    Ok(user_tokens(state, client, &scope, &login, now).await?.0)
+    Ok(
+        user_tokens(state, GrantType::Password, client, &scope, &login, now)
+            .await?
+            .0,
+    )
 }
 
 /// Rotation: every refresh retires the presented token; a retired one presented again
@@ -143,6 +158,7 @@ pub async fn refresh(
     });
     let mut response = access_token(
         state,
+        GrantType::RefreshToken,
         client,
         subject,
         &scope,
@@ -158,7 +174,7 @@ pub async fn refresh(
     // The answer is built before the rotation so it can be stored with it, atomically.
     // No grace for public clients: with no client authentication, "the same client"
     // would mean anyone holding the token (RFC 9700 §4.14.2).
-    let sealed = match state.settings.refresh_grace {
+    let sealed = match state.settings().refresh_grace {
         grace if grace > 0 && !client.client.is_public() => {
             state.sealer.seal(&response, now + grace).into_bytes()
         }
@@ -205,6 +221,13 @@ async fn reuse(state: &AppState, found: Option<&RefreshLookup>, now: i64) -> Api
         client_id = %found.family.client_id,
         "refresh token reuse detected: revoking the token family"
     );
+    let mut event = Event::new("refresh.reuse", "revoked")
+        .client(found.family.client_id.clone())
+        .detail(serde_json::json!({ "family": found.family.id }));
+    if let Some(user) = &found.family.user_id {
+        event = event.subject(user.clone());
+    }
+    state.audit.record(event);
     match revocation::family(&state.store, &found.family.id, now).await {
         Ok(_) => answer.into(),
         Err(e) => e.into(),
@@ -227,6 +250,7 @@ pub fn client_credentials(
     let scope = Scope::grant(scope, &client.client.scopes)?;
     access_token(
         state,
+        GrantType::ClientCredentials,
         client,
         &client.client.client_id,
         &scope,

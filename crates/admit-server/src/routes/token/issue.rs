@@ -9,6 +9,7 @@ use admit_oauth::token::{AccessTokenGrant, TokenResponse};
 use admit_store::{RefreshFamily, RefreshToken};
 
 use super::TokenClient;
+use crate::audit::Event;
 use crate::error::ApiError;
 use crate::random_token;
 use crate::state::AppState;
@@ -26,6 +27,7 @@ pub struct Login<'a> {
 /// family id.
 pub async fn user_tokens(
     state: &AppState,
+    grant_type: GrantType,
     client: &TokenClient,
     scope: &Scope,
     login: &Login<'_>,
@@ -35,6 +37,7 @@ pub async fn user_tokens(
     let family_id = may_refresh.then(|| random_token(16));
     let mut response = access_token(
         state,
+        grant_type,
         client,
         login.user_id,
         scope,
@@ -63,9 +66,12 @@ pub async fn user_tokens(
     Ok((response, family_id))
 }
 
-/// An RFC 9068 access token. `login` is absent for client credentials.
+/// An RFC 9068 access token, recorded in the audit log. `login` is absent for client
+/// credentials.
+#[allow(clippy::too_many_arguments)]
 pub fn access_token(
     state: &AppState,
+    grant_type: GrantType,
     client: &TokenClient,
     subject: &str,
     scope: &Scope,
@@ -75,8 +81,8 @@ pub fn access_token(
 ) -> Result<TokenResponse, ApiError> {
     let lifetime = client.lifetimes.access;
     let grant = AccessTokenGrant {
-        issuer: &state.settings.issuer,
-        audience: &state.settings.audience,
+        issuer: &state.settings().issuer,
+        audience: &state.settings().audience,
         client_id: &client.client.client_id,
         subject,
         scope,
@@ -93,6 +99,18 @@ pub fn access_token(
         &grant.claims(now),
     )
     .map_err(anyhow::Error::from)?;
+    let event = Event::new("token", "success")
+        .actor(format!("client:{}", client.client.client_id))
+        .client(client.client.client_id.clone())
+        .subject(subject)
+        .detail(serde_json::json!({
+            "grant_type": grant_type.as_str(),
+            "scope": scope.to_string(),
+            "jti": grant.jti,
+        }));
+    state.audit.record(event);
+    let alg = keys.access_token_key().alg().name();
+    state.metrics.token(grant_type.as_str(), alg);
     Ok(TokenResponse::bearer(jwt, lifetime, scope))
 }
 
@@ -114,7 +132,7 @@ pub fn id_token(
         .signing_key(client.id_token_alg)
         .ok_or_else(|| anyhow::anyhow!("no {} key", client.id_token_alg))?;
     let claims = IdTokenClaims {
-        iss: state.settings.issuer.clone(),
+        iss: state.settings().issuer.clone(),
         sub: login.user_id.to_owned(),
         aud: client.client.client_id.clone(),
         exp: now + client.lifetimes.access,

@@ -4,6 +4,7 @@
 mod grants;
 mod issue;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use admit_jose::Algorithm;
@@ -20,7 +21,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::{read_form, single_header};
+use crate::address::ClientAddress;
+use crate::audit::Event;
+use crate::client_limits::Refusal;
 use crate::error::ApiError;
+use crate::now;
+use crate::observe::LoggedClient;
 use crate::state::AppState;
 
 /// The client as the token endpoint needs it: the protocol's view, the ID-token
@@ -43,7 +49,7 @@ pub struct Lifetimes {
 
 impl TokenClient {
     fn new(state: &AppState, stored: admit_store::Client) -> TokenClient {
-        let settings = &state.settings;
+        let settings = state.settings();
         TokenClient {
             id_token_alg: stored
                 .id_token_alg
@@ -65,15 +71,32 @@ impl TokenClient {
 
 /// Client authentication, shared by the token, introspection and revocation endpoints
 /// (RFC 6749 §2.3.1, RFC 7662 §2.1, RFC 7009 §2.1).
+/// Past the failure limits (client_limits.rs), a failure is answered 429.
 pub async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
+    address: Option<IpAddr>,
 ) -> Result<Arc<TokenClient>, ApiError> {
     let authorization = single_header(headers, header::AUTHORIZATION)?;
     let presented = client_auth::presented(authorization, params)?;
     let client = client(state, &presented.client_id).await?;
-    client_auth::authenticate(&presented, client.as_deref().map(|c| &c.client))?;
+    if let Err(e) = client_auth::authenticate(&presented, client.as_deref().map(|c| &c.client)) {
+        let limits = &state.client_limits;
+        return Err(match limits.failed(&presented.client_id, address, now()) {
+            None => e.into(),
+            Some(Refusal { wait, first }) => {
+                if first {
+                    // One audit record per window, not one per try.
+                    let event = Event::new("client.auth", "throttled")
+                        .client(presented.client_id.clone())
+                        .address(address);
+                    state.audit.record(event);
+                }
+                ApiError::Throttled(e, wait)
+            }
+        });
+    }
     Ok(client.expect("authenticated clients exist"))
 }
 
@@ -95,19 +118,21 @@ async fn client(state: &AppState, client_id: &str) -> Result<Option<Arc<TokenCli
 pub async fn client_form(
     state: &AppState,
     headers: &HeaderMap,
+    address: Option<IpAddr>,
     body: Body,
 ) -> Result<(Params, Arc<TokenClient>), ApiError> {
     let params = read_form(headers, body).await?;
-    let client = authenticate_client(state, headers, &params).await?;
+    let client = authenticate_client(state, headers, &params, address).await?;
     Ok((params, client))
 }
 
 pub async fn token(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (params, client) = client_form(&state, &headers, body).await?;
+    let (params, client) = client_form(&state, &headers, address, body).await?;
     let request = TokenRequest::parse(&params)?;
     check_grant_allowed(&client.client, request.grant.grant_type())?;
     let scope = request.scope.as_deref();
@@ -125,7 +150,7 @@ pub async fn token(
             grants::authorization_code(&state, &client, &code, &redemption).await?
         }
         Grant::Password { username, password } => {
-            grants::password(&state, &client, &username, password, scope).await?
+            grants::password(&state, &client, &username, password, scope, address).await?
         }
         Grant::RefreshToken { refresh_token } => {
             grants::refresh(&state, &client, &refresh_token, scope).await?
@@ -136,6 +161,8 @@ pub async fn token(
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    let client_id = client.client.client_id.clone();
+    response.extensions_mut().insert(LoggedClient(client_id));
     Ok(response)
 }
 
