@@ -22,6 +22,7 @@ mod pages;
 pub mod password;
 pub mod revocation;
 mod routes;
+pub mod rules;
 mod seal;
 mod settings;
 mod state;

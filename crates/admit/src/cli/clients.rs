@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use admit_oauth::client::GrantType;
-use admit_oauth::scope::Scope;
 use admit_oauth::secret;
-use admit_server::{now, random_token};
+use admit_server::{now, random_token, rules};
 use admit_store::{Client, Store, StoreError};
 use anyhow::{bail, ensure};
 use clap::Subcommand;
@@ -100,71 +98,24 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             secret_stdin,
             name,
         } => {
-            ensure!(
-                !client_id.is_empty()
-                    && client_id.len() <= 128
-                    && client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':'),
-                "a client id has 1 to 128 printable ASCII characters, without ':'"
-            );
-            let grants = parse_grants(&grants, public)?;
-            for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
-                check_redirect_uri(uri)?;
-            }
-            for (name, ttl) in [
-                ("--access-token-ttl", access_token_ttl),
-                ("--refresh-token-ttl", refresh_token_ttl),
-                ("--refresh-idle-ttl", refresh_idle_ttl),
-                ("--code-ttl", code_ttl),
-                ("--session-ttl", session_ttl),
-            ] {
-                ensure!(
-                    ttl.is_none_or(|t| t > 0),
-                    "{name} must be a positive number of seconds"
-                );
-            }
-            ensure!(
-                access_token_ttl
-                    .is_none_or(|t| t <= admit_server::revocation::MAX_ACCESS_TOKEN_TTL),
-                "--access-token-ttl may be at most {} seconds",
-                admit_server::revocation::MAX_ACCESS_TOKEN_TTL
-            );
-            // RFC 6749 §4.1.2: codes live ten minutes at most.
-            ensure!(
-                code_ttl.is_none_or(|t| t <= 600),
-                "--code-ttl may be at most 600 seconds"
-            );
-            if let Some(alg) = &id_token_alg {
-                ensure!(
-                    ["RS256", "ES256", "EdDSA"].contains(&alg.as_str()),
-                    "--id-token-alg must be RS256, ES256 or EdDSA"
-                );
-            }
-            let scopes = parse_scopes(&scopes)?;
             let secret = match (public, secret_stdin) {
                 (true, _) => None,
                 (false, true) => Some(read_stdin_line("client secret")?),
                 (false, false) => Some(random_token(32)),
             };
             if let Some(s) = &secret {
-                ensure!(
-                    s.len() >= 32,
-                    "a client secret needs at least 32 characters"
-                );
-                // Unreserved characters only (RFC 3986 §2.3): some client libraries skip the
-                // form-encoding RFC 6749 §2.3.1 asks for in Basic credentials, and with these
-                // characters both forms are the same.
-                ensure!(
-                    s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
-                    "a client secret may contain only letters, digits and - . _ ~"
-                );
+                rules::client_secret(s).map_err(anyhow::Error::msg)?;
             }
-            let client = Client {
+            let grant_types = match grants.is_empty() {
+                true => vec!["authorization_code".into(), "refresh_token".into()],
+                false => grants,
+            };
+            let mut client = Client {
                 client_id: client_id.clone(),
                 secret_hash: secret.as_deref().map(secret::hash),
                 public,
                 name,
-                grant_types: grants.iter().map(|g| g.as_str().to_owned()).collect(),
+                grant_types,
                 redirect_uris,
                 post_logout_redirect_uris,
                 scopes,
@@ -179,6 +130,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
                 session_ttl,
                 created_at: now(),
             };
+            rules::client(&mut client).map_err(anyhow::Error::msg)?;
             match store.insert_client(&client).await {
                 Err(StoreError::Conflict) => bail!("client {client_id:?} already exists"),
                 other => other?,
@@ -240,46 +192,4 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Each `--scope` is one RFC 6749 §3.3 scope token.
-fn parse_scopes(scopes: &[String]) -> anyhow::Result<Vec<String>> {
-    if scopes.is_empty() {
-        return Ok(vec![]);
-    }
-    let parsed = Scope::parse(&scopes.join(" "))
-        .map_err(|e| anyhow::anyhow!("--scope: {}", e.error_description))?;
-    Ok(parsed.iter().map(str::to_owned).collect())
-}
-
-fn parse_grants(names: &[String], public: bool) -> anyhow::Result<Vec<GrantType>> {
-    let mut grants: Vec<GrantType> = Vec::new();
-    for name in names {
-        let grant: GrantType = name
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("--grant: {e}"))?;
-        if !grants.contains(&grant) {
-            grants.push(grant);
-        }
-    }
-    if grants.is_empty() {
-        grants = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-    }
-    // RFC 6749 §4.4: client credentials need a client that can keep a secret.
-    ensure!(
-        !(public && grants.contains(&GrantType::ClientCredentials)),
-        "a public client cannot use client_credentials"
-    );
-    Ok(grants)
-}
-
-/// RFC 6749 §3.1.2: an absolute URI without a fragment.
-fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
-    let parsed =
-        url::Url::parse(uri).map_err(|e| anyhow::anyhow!("--redirect-uri {uri:?}: {e}"))?;
-    ensure!(
-        parsed.fragment().is_none(),
-        "--redirect-uri {uri:?} must not have a fragment"
-    );
-    Ok(())
 }

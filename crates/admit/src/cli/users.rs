@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use admit_server::{now, password, random_token, revocation};
+use admit_server::{now, password, random_token, revocation, rules};
 use admit_store::{Store, StoreError, User};
 use anyhow::{Context, bail, ensure};
 use clap::Subcommand;
@@ -62,10 +62,7 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
             let username = admit_oauth::username::canonical(&username);
             admit_oauth::username::check(&username).map_err(anyhow::Error::msg)?;
             if let Some(email) = &email {
-                ensure!(
-                    email.contains('@') && email.len() <= 254,
-                    "--email {email:?} is not an email address"
-                );
+                rules::email(email).map_err(|e| anyhow::anyhow!("--email {email:?}: {e}"))?;
             }
             let password = new_password()?;
             let now = now();
@@ -164,13 +161,8 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// NIST SP 800-63B §5.1.1.2: at least 8 characters; a generous maximum bounds hashing work.
 fn new_password() -> anyhow::Result<String> {
     let password = read_stdin_line("password")?;
-    let length = password.chars().count();
-    ensure!(
-        (8..=1024).contains(&length),
-        "a password has 8 to 1024 characters"
-    );
+    rules::password(&password).map_err(anyhow::Error::msg)?;
     Ok(password)
 }

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use admit_oauth::client::GrantType;
-use admit_oauth::scope::Scope;
 use admit_store::Client;
 use anyhow::{Context, bail, ensure};
 
@@ -111,10 +109,6 @@ fn client(
     read: &dyn Fn(&SecretRef) -> anyhow::Result<String>,
 ) -> anyhow::Result<Client> {
     let key = format!("clients.{id}");
-    ensure!(
-        !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic() && b != b':'),
-        "{key}: a client id has 1 to 128 printable ASCII characters, without ':'"
-    );
     let secret = match (d.public, &d.secret) {
         (true, Some(_)) => bail!("{key}.secret: a public client has no secret"),
         (true, None) => None,
@@ -122,40 +116,26 @@ fn client(
             "{key}.secret: a confidential client needs one, {{ env = \"VAR\" }} or \
              {{ file = \"PATH\" }} (or set public = true)"
         ),
-        (false, Some(r)) => Some(client_secret(&key, r, read)?),
+        (false, Some(r)) => {
+            let s = read(r).with_context(|| format!("{key}.secret"))?;
+            admit_server::rules::client_secret(&s)
+                .map_err(|e| anyhow::anyhow!("{key}.secret: {e}"))?;
+            Some(s)
+        }
     };
-    let grants = grants(&key, d.grants.as_deref(), d.public)?;
-    for uri in d.redirect_uris.iter().chain(&d.post_logout_redirect_uris) {
-        let parsed = url::Url::parse(uri).with_context(|| format!("{key}: URI {uri:?}"))?;
-        ensure!(
-            parsed.fragment().is_none(),
-            "{key}: URI {uri:?} must not have a fragment"
-        );
-    }
-    ensure!(
-        !(d.public && d.require_pkce == Some(false)),
-        "{key}.require_pkce: a public client always uses PKCE"
-    );
-    ensure!(
-        !(d.public && d.introspect),
-        "{key}.introspect: only a confidential client may introspect"
-    );
-    if let Some(alg) = &d.id_token_alg {
-        ensure!(
-            ["RS256", "ES256", "EdDSA"].contains(&alg.as_str()),
-            "{key}.id_token_alg must be RS256, ES256 or EdDSA"
-        );
-    }
-    check_lifetimes(&key, d)?;
-    Ok(Client {
+    scopes(&format!("{key}.scopes"), &d.scopes)?;
+    let mut client = Client {
         client_id: id.to_owned(),
-        secret_hash: secret.map(|s| admit_oauth::secret::hash(&s.0)),
+        secret_hash: secret.map(|s| admit_oauth::secret::hash(&s)),
         public: d.public,
         name: d.name.clone(),
-        grant_types: grants.iter().map(|g| g.as_str().to_owned()).collect(),
+        grant_types: d
+            .grants
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]),
         redirect_uris: d.redirect_uris.clone(),
         post_logout_redirect_uris: d.post_logout_redirect_uris.clone(),
-        scopes: scopes(&format!("{key}.scopes"), &d.scopes)?,
+        scopes: d.scopes.clone(),
         skip_consent: d.skip_consent,
         require_pkce: d.require_pkce.unwrap_or(true),
         id_token_alg: d.id_token_alg.clone(),
@@ -166,76 +146,13 @@ fn client(
         code_ttl: d.code_ttl,
         session_ttl: d.session_ttl,
         created_at: 0,
-    })
+    };
+    admit_server::rules::client(&mut client).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+    Ok(client)
 }
 
-/// The CLI's rules for a client secret (see cli/clients.rs).
-fn client_secret(
-    key: &str,
-    r: &SecretRef,
-    read: &dyn Fn(&SecretRef) -> anyhow::Result<String>,
-) -> anyhow::Result<Secret> {
-    let s = read(r).with_context(|| format!("{key}.secret"))?;
-    ensure!(
-        s.len() >= 32,
-        "{key}.secret: a client secret needs at least 32 characters"
-    );
-    ensure!(
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
-        "{key}.secret: a client secret may contain only letters, digits and - . _ ~"
-    );
-    Ok(Secret(s))
-}
-
-fn grants(key: &str, names: Option<&[String]>, public: bool) -> anyhow::Result<Vec<GrantType>> {
-    let mut grants: Vec<GrantType> = Vec::new();
-    for name in names.unwrap_or(&[]) {
-        let grant: GrantType = name
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("{key}.grants: {e}"))?;
-        if !grants.contains(&grant) {
-            grants.push(grant);
-        }
-    }
-    if names.is_none() {
-        grants = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-    }
-    ensure!(!grants.is_empty(), "{key}.grants: give at least one grant");
-    ensure!(
-        !(public && grants.contains(&GrantType::ClientCredentials)),
-        "{key}.grants: a public client cannot use client_credentials"
-    );
-    Ok(grants)
-}
-
-fn check_lifetimes(key: &str, d: &ClientDecl) -> anyhow::Result<()> {
-    for (name, ttl) in [
-        ("access_token_ttl", d.access_token_ttl),
-        ("refresh_token_ttl", d.refresh_token_ttl),
-        ("refresh_idle_ttl", d.refresh_idle_ttl),
-        ("code_ttl", d.code_ttl),
-        ("session_ttl", d.session_ttl),
-    ] {
-        ensure!(
-            ttl.is_none_or(|t| t > 0),
-            "{key}.{name} must be a positive number of seconds"
-        );
-    }
-    let max = admit_server::revocation::MAX_ACCESS_TOKEN_TTL;
-    ensure!(
-        d.access_token_ttl.is_none_or(|t| t <= max),
-        "{key}.access_token_ttl may be at most {max} seconds"
-    );
-    // RFC 6749 §4.1.2: codes live ten minutes at most.
-    ensure!(
-        d.code_ttl.is_none_or(|t| t <= 600),
-        "{key}.code_ttl may be at most 600 seconds"
-    );
-    Ok(())
-}
-
-/// Each entry one RFC 6749 §3.3 scope token; the order kept, duplicates dropped.
+/// Each entry one RFC 6749 §3.3 scope token ("a b" in a list is a mistake, not two
+/// scopes); the order kept, duplicates dropped.
 fn scopes(key: &str, list: &[String]) -> anyhow::Result<Vec<String>> {
     if list.is_empty() {
         return Ok(vec![]);
@@ -246,7 +163,7 @@ fn scopes(key: &str, list: &[String]) -> anyhow::Result<Vec<String>> {
             "{key}: {s:?} is not one scope token"
         );
     }
-    let parsed = Scope::parse(&list.join(" "))
+    let parsed = admit_oauth::scope::Scope::parse(&list.join(" "))
         .map_err(|e| anyhow::anyhow!("{key}: {}", e.error_description))?;
     Ok(parsed.iter().map(str::to_owned).collect())
 }
@@ -262,16 +179,11 @@ fn user(
         bail!("users.{key}.password: required, {{ env = \"VAR\" }} or {{ file = \"PATH\" }}")
     };
     let password = read(r).with_context(|| format!("users.{key}.password"))?;
-    // NIST SP 800-63B §5.1.1.2, as `admit user add`.
-    ensure!(
-        (8..=1024).contains(&password.chars().count()),
-        "users.{key}.password: a password has 8 to 1024 characters"
-    );
+    admit_server::rules::password(&password)
+        .map_err(|e| anyhow::anyhow!("users.{key}.password: {e}"))?;
     if let Some(email) = &d.email {
-        ensure!(
-            email.contains('@') && email.len() <= 254,
-            "users.{key}.email: {email:?} is not an email address"
-        );
+        admit_server::rules::email(email)
+            .map_err(|e| anyhow::anyhow!("users.{key}.email {email:?}: {e}"))?;
     }
     Ok(DeclaredUser {
         username,

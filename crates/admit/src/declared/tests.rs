@@ -128,11 +128,11 @@ fn the_cli_rules_hold_with_the_key_named() {
         ),
         (
             "[clients.a]\npublic = true\ngrants = [\"client_credentials\"]",
-            "clients.a.grants: a public client",
+            "clients.a: a public client",
         ),
         (
             "[clients.a]\npublic = true\ngrants = [\"implicit\"]",
-            "clients.a.grants: unknown grant type",
+            "clients.a: unknown grant type",
         ),
         (
             "[clients.a]\npublic = true\nredirect_uris = [\"https://a/#x\"]",
@@ -140,11 +140,11 @@ fn the_cli_rules_hold_with_the_key_named() {
         ),
         (
             "[clients.a]\npublic = true\ncode_ttl = 601",
-            "clients.a.code_ttl may be at most 600",
+            "clients.a: code_ttl may be at most 600",
         ),
         (
             "[clients.a]\npublic = true\nrequire_pkce = false",
-            "clients.a.require_pkce",
+            "clients.a: a public client must use PKCE",
         ),
         ("[clients.\"a:b\"]\npublic = true", "without ':'"),
         (

@@ -59,7 +59,7 @@ async fn bad_arguments_are_refused_with_a_reason() {
         (
             &["client", "add", "x", "--redirect-uri", "/relative"],
             None,
-            "--redirect-uri",
+            "redirect URI",
         ),
         (
             &[
@@ -75,7 +75,7 @@ async fn bad_arguments_are_refused_with_a_reason() {
         (
             &["client", "add", "x", "--scope", "bad\"scope"],
             None,
-            "--scope",
+            "scopes",
         ),
         (
             &["client", "add", "x", "--secret-stdin"],

@@ -75,12 +75,13 @@ async fn an_account_locks_for_known_and_unknown_names_alike_until_unlocked() {
     let secret = provision(&t);
     let here = client_from("127.0.0.1");
 
-    let mut answers = Vec::new();
+    let (mut wrong, mut answers) = (Vec::new(), Vec::new());
     for name in ["alice", "nobody"] {
         for _ in 0..3 {
             let (status, retry, body) = password_grant(&t, &here, &secret, name, "wrong").await;
             assert_eq!((status, retry), (400, None), "{body}");
             assert_eq!(body["error"], "invalid_grant");
+            wrong.push(body);
         }
         // Locked: even the right password is refused, without being checked.
         let (status, retry, body) = password_grant(&t, &here, &secret, name, PASSWORD).await;
@@ -92,6 +93,10 @@ async fn an_account_locks_for_known_and_unknown_names_alike_until_unlocked() {
     assert_eq!(
         answers[0], answers[1],
         "a locked account and a locked unknown name answer alike"
+    );
+    assert!(
+        wrong.iter().all(|w| *w == wrong[0]),
+        "a wrong password and an unknown name answer alike: {wrong:?}"
     );
 
     // The owner logging in from elsewhere neither gets in nor lifts the lock.

@@ -10,13 +10,14 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::extract::{Json, Path, Query};
-use super::page::{self, Page};
+use super::page::{self, Page, PageQuery};
 use super::problem::{AdminError, Problem};
-use super::{etag, path_segment, rules};
+use super::{etag, path_segment};
+use crate::rules;
 use crate::state::AppState;
 use crate::{now, random_token, revocation};
 
@@ -87,26 +88,15 @@ fn with_tag(status: StatusCode, client: &Client, body: impl Serialize) -> Respon
     response
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Items per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// List clients, ordered by client_id.
-#[utoipa::path(get, path = "/clients", tag = "clients", params(ListQuery),
+#[utoipa::path(get, path = "/clients", tag = "clients", params(PageQuery),
     responses((status = 200, description = "A page of clients", body = Page<ClientView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
     uri: Uri,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AdminError> {
     let limit = page::limit(q.limit)?;
     let after = page::decode(q.cursor.as_deref())?;

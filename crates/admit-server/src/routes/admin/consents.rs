@@ -6,13 +6,13 @@ use admit_store::Consent;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::extract::{Path, Query};
-use super::page::{self, Page};
+use super::page::{self, Page, PageQuery};
 use super::problem::{AdminError, Problem};
 use super::users;
 use crate::state::AppState;
@@ -37,20 +37,9 @@ impl From<Consent> for ConsentView {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Items per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// List the consents a user has given, ordered by client_id.
 #[utoipa::path(get, path = "/users/{username}/consents", tag = "consents",
-    params(("username" = String, Path), ListQuery),
+    params(("username" = String, Path), PageQuery),
     responses(
         (status = 200, description = "A page of consents", body = Page<ConsentView>,
             headers(("Link" = String, description = "The next page, when there is one"))),
@@ -61,7 +50,7 @@ pub async fn list(
     State(state): State<AppState>,
     uri: Uri,
     Path(username): Path<String>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AdminError> {
     let limit = page::limit(q.limit)?;
     let after = page::decode(q.cursor.as_deref())?;

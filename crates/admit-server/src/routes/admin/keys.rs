@@ -8,11 +8,11 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::extract::{Json, Query};
-use super::page::{self, Page};
+use super::page::{self, Page, PageQuery};
 use super::problem::{AdminError, Problem};
 use crate::keyring::{self, ASYMMETRIC, RotateError};
 use crate::state::AppState;
@@ -35,26 +35,15 @@ pub struct KeyView {
     pub public_jwk: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Items per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// List signing keys, ordered by kid.
-#[utoipa::path(get, path = "/keys", tag = "keys", params(ListQuery),
+#[utoipa::path(get, path = "/keys", tag = "keys", params(PageQuery),
     responses((status = 200, description = "A page of keys", body = Page<KeyView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
     uri: Uri,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AdminError> {
     let limit = page::limit(q.limit)?;
     let after = page::decode(q.cursor.as_deref())?;

@@ -6,7 +6,7 @@
 //!
 //! Shape: `auth` (who may call), `extract` (bodies, queries and paths read into
 //! problems on failure), `problem` (the one error type, RFC 9457), `page` (cursors),
-//! `etag` (versions and `If-Match`), `rules` (what a user or client may hold), one
+//! `etag` (versions and `If-Match`), one
 //! module per resource, and `openapi` (the generated document).
 
 mod audit;
@@ -19,7 +19,6 @@ mod keys;
 mod openapi;
 mod page;
 mod problem;
-mod rules;
 mod sessions;
 mod users;
 

@@ -8,13 +8,14 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::extract::{Json, Path, Query};
-use super::page::{self, Page};
+use super::page::{self, Page, PageQuery};
 use super::problem::{AdminError, Problem};
-use super::{etag, path_segment, rules};
+use super::{etag, path_segment};
+use crate::rules;
 use crate::state::AppState;
 use crate::{now, password, random_token, revocation};
 
@@ -70,26 +71,15 @@ fn with_tag(status: StatusCode, user: &User) -> Response {
     response
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Items per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// List users, ordered by username.
-#[utoipa::path(get, path = "/users", tag = "users", params(ListQuery),
+#[utoipa::path(get, path = "/users", tag = "users", params(PageQuery),
     responses((status = 200, description = "A page of users", body = Page<UserView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
     uri: Uri,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AdminError> {
     let limit = page::limit(q.limit)?;
     let after = page::decode(q.cursor.as_deref())?;

@@ -1,7 +1,6 @@
-//! What the admin API accepts in a user or client: the same rules `admit user add`
-//! and `admit client add` apply, as pure functions over the record.
-// The CLI keeps its own copy of these in crates/admit/src/cli (it cannot reach this
-// module); moving both onto one pure module in admit-oauth would make them one.
+//! What a user or client may hold, as pure functions over the record: the one set of
+//! rules behind `admit user add` and `admit client add`, `admit config apply` and the
+//! admin API. Messages name the field, not a flag or a key: callers add those.
 
 use admit_oauth::client::GrantType;
 use admit_oauth::scope::Scope;
