@@ -11,18 +11,24 @@ use super::plan::{Action, Kind, Live, Plan, plan};
 use super::resolve::{Declared, resolve};
 use crate::config::FileConfig;
 
-/// The clients and users in the database.
-pub async fn live(store: &Store) -> anyhow::Result<Live> {
+/// The clients and users in the database; the users only when `file` declares or
+/// manages some, so that a server with many users does not read them all at every
+/// start and SIGHUP.
+pub async fn live(store: &Store, file: &FileConfig) -> anyhow::Result<Live> {
+    let users = match file.users.is_empty() && !file.manage.users {
+        true => Vec::new(),
+        false => store.list_users().await?,
+    };
     Ok(Live {
         clients: store.list_clients().await?,
-        users: store.list_users().await?,
+        users,
     })
 }
 
 /// What `apply` would change: reads the file's secrets and the database, writes nothing.
 pub async fn plan_file(store: &Store, file: &FileConfig) -> anyhow::Result<Plan> {
     let declared = resolve(file)?;
-    let live = live(store).await?;
+    let live = live(store, file).await?;
     // Argon2id checks of declared passwords: off the async threads.
     tokio::task::spawn_blocking(move || plan(&declared, &live))
         .await
@@ -42,7 +48,7 @@ pub async fn apply(
     actor: &str,
 ) -> anyhow::Result<Plan> {
     let declared = resolve(file)?;
-    let live = live(store).await?;
+    let live = live(store, file).await?;
     let now = admit_server::now();
     let actor = actor.to_owned();
     // Argon2id, to compare passwords and hash new ones: off the async threads.

@@ -269,12 +269,10 @@ async fn removal_needs_the_opt_in_and_ends_the_tokens() {
     .await;
     s.run(&["config", "diff"], SECRET_1, 0);
 
-    // Users likewise: kept until the file manages them.
+    // Users likewise: kept until the file manages them. A file that neither declares
+    // nor manages users leaves them out of the plan (and never reads them all).
     s.t.add_user("bob", "correct horse battery");
-    assert!(
-        s.run(&["config", "plan"], SECRET_1, 0)
-            .contains("= user bob: not in the file, kept")
-    );
+    assert!(!s.run(&["config", "plan"], SECRET_1, 0).contains("user bob"));
     s.write("[manage]\nclients = true\nusers = true\n");
     s.run(&["config", "diff"], SECRET_1, 2);
     let applied = s.run(&["config", "apply"], SECRET_1, 0);
