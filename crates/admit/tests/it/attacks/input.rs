@@ -36,15 +36,22 @@ async fn oversized_and_nested_input_is_refused_without_harm() {
             Err(e) => panic!("{size}: {e:?}"),
         }
     }
-    // A 40 kB authorization request.
+    // A 40 kB authorization request: 414, never a redirect. hyper answers while the
+    // request line is still arriving and closes, so here too the client may see the
+    // connection end before it reads the answer (RFC 9112 §9.6).
     let url = format!(
         "{}&pad={}",
         authorize_url(&t.base, "app", ""),
         "x".repeat(40_000)
     );
-    let response = t.http.get(&url).send().await.unwrap();
-    assert_eq!(response.status(), 414);
-    assert!(response.headers().get("location").is_none());
+    match t.http.get(&url).send().await {
+        Ok(response) => {
+            assert_eq!(response.status(), 414);
+            assert!(response.headers().get("location").is_none());
+        }
+        Err(e) if e.is_request() => {}
+        Err(e) => panic!("40 kB query: {e:?}"),
+    }
     // A 100 kB Basic header.
     let response = t
         .http
