@@ -11,6 +11,7 @@ use crate::audit::{AuditEvent, append_chain};
 use crate::clients::to_json;
 use crate::locks::TAKE_LOCK;
 use crate::refresh::REVOKE_FAMILIES_OF_CLIENT;
+use crate::users::{INSERT_USER, bind_user};
 use crate::{Client, Store, StoreError, User};
 
 /// One change in a batch.
@@ -123,19 +124,7 @@ impl Store {
                             .await?
                             .rows_affected()
                     }
-                    Write::InsertUser(u) => sqlx::query(
-                        "INSERT INTO users (id, username, password_hash, email, \
-                         email_verified, name, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(&u.id)
-                    .bind(&u.username)
-                    .bind(&u.password_hash)
-                    .bind(&u.email)
-                    .bind(u.email_verified)
-                    .bind(&u.name)
-                    .bind(u.created_at)
-                    .bind(u.updated_at)
+                    Write::InsertUser(u) => bind_user(sqlx::query(INSERT_USER), u)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected(),

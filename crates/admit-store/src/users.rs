@@ -41,22 +41,10 @@ const COLUMNS: &str =
 impl Store {
     /// Inserts a user; [`StoreError::Conflict`] if the id or username is taken.
     pub async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO users \
-             (id, username, password_hash, email, email_verified, name, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&user.id)
-        .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(&user.email)
-        .bind(user.email_verified)
-        .bind(&user.name)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .execute(p)
-        .await
-        .map(drop))?;
+        on_pool!(self, p => bind_user(sqlx::query(INSERT_USER), user)
+            .execute(p)
+            .await
+            .map(drop))?;
         Ok(())
     }
 
@@ -243,12 +231,17 @@ impl Store {
 /// Touches the user row only while every column still holds what was read; the
 /// caller reads `rows_affected` as "unchanged". `IS NOT DISTINCT FROM` compares
 /// NULLs as equal on both backends.
+/// Every column, bound by [`bind_user`] in this order.
+pub(crate) const INSERT_USER: &str = "INSERT INTO users \
+     (id, username, password_hash, email, email_verified, name, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 const USER_UNCHANGED: &str = "UPDATE users SET updated_at = updated_at \
      WHERE id = $1 AND username = $2 AND password_hash = $3 \
      AND email IS NOT DISTINCT FROM $4 AND email_verified = $5 \
      AND name IS NOT DISTINCT FROM $6 AND created_at = $7 AND updated_at = $8";
 
-fn bind_user<'q, DB: sqlx::Database>(
+pub(crate) fn bind_user<'q, DB: sqlx::Database>(
     query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     u: &'q User,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>

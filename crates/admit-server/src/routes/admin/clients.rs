@@ -81,11 +81,7 @@ fn tag(c: &Client) -> String {
 }
 
 fn with_tag(status: StatusCode, client: &Client, body: impl Serialize) -> Response {
-    let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag::header_value(&tag(client)));
-    response
+    etag::respond(status, &tag(client), body)
 }
 
 /// List clients, ordered by client_id.

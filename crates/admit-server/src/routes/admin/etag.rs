@@ -52,6 +52,20 @@ pub fn not_modified(headers: &HeaderMap, current: &str) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/") == bare)
 }
 
+/// `body` as JSON with `status` and the `ETag` of `tag`.
+pub fn respond(
+    status: axum::http::StatusCode,
+    tag: &str,
+    body: impl serde::Serialize,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::ETAG, header_value(tag));
+    response
+}
+
 pub fn header_value(tag: &str) -> HeaderValue {
     HeaderValue::from_str(tag).expect("a tag is base64url in quotes")
 }

@@ -64,11 +64,7 @@ fn tag(u: &User) -> String {
 }
 
 fn with_tag(status: StatusCode, user: &User) -> Response {
-    let mut response = (status, axum::Json(UserView::from(user))).into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag::header_value(&tag(user)));
-    response
+    etag::respond(status, &tag(user), UserView::from(user))
 }
 
 /// List users, ordered by username.
