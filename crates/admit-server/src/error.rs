@@ -37,7 +37,7 @@ impl From<admit_store::StoreError> for ApiError {
     fn from(e: admit_store::StoreError) -> Self {
         crate::metrics::DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
+            tracing::warn!(request_id = crate::observe::request_id().as_deref(), error = %e, "database unavailable");
             ApiError::Unavailable
         } else {
             ApiError::Internal(e.into())
@@ -47,7 +47,10 @@ impl From<admit_store::StoreError> for ApiError {
 
 impl From<crate::password::Busy> for ApiError {
     fn from(_: crate::password::Busy) -> Self {
-        tracing::warn!("password checks are saturated: refusing a login");
+        tracing::warn!(
+            request_id = crate::observe::request_id().as_deref(),
+            "password checks are saturated: refusing a login"
+        );
         ApiError::Unavailable
     }
 }
@@ -112,7 +115,7 @@ impl IntoResponse for ApiError {
                 (status, OAuthError::invalid_request("request too large"))
             }
             ApiError::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
+                tracing::error!(request_id = crate::observe::request_id().as_deref(), error = %format!("{e:#}"), "internal error");
                 return (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     [(header::CACHE_CONTROL, "no-store")],

@@ -1,6 +1,6 @@
 //! Every request, observed once: a request id (taken from a well-formed incoming
 //! `X-Request-Id`, else made here) returned in the response header, carried by the
-//! span every log line of the request belongs to, and shown on error pages; one
+//! request's span (see [`observe`]) and its warnings, and shown on error pages; one
 //! structured log line when the answer goes out; and the request metrics.
 
 use std::time::Instant;
@@ -56,7 +56,13 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .filter(|v| well_formed(v))
         .map_or_else(|| crate::random_token(12), str::to_owned);
     let method = request.method().clone();
-    let span = tracing::info_span!("request", id = %id);
+    // A span per request costs about a tenth of a token's CPU (BENCHMARKS.md): it is
+    // made at INFO only where traces are exported, at DEBUG otherwise. Warnings and
+    // errors within a request carry its id themselves (`request_id`).
+    let span = match state.settings().request_spans {
+        true => tracing::info_span!("request", id = %id),
+        false => tracing::debug_span!("request", id = %id),
+    };
     let mut response = CURRENT
         .scope(id.clone(), next.run(request).instrument(span))
         .await;

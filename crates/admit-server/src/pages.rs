@@ -77,7 +77,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
             response
         }
         Err(e) => {
-            tracing::error!(error = %e, "rendering a page failed");
+            tracing::error!(request_id = crate::observe::request_id().as_deref(), error = %e, "rendering a page failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -56,6 +56,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// On shutdown, how long in-flight requests may take to finish, in seconds.
     pub shutdown_timeout: u64,
+    /// Make each request's span at INFO, for trace export (observe.rs); else at DEBUG.
+    pub request_spans: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -100,6 +102,7 @@ impl Settings {
             login_limits: crate::login::LoginLimits::DEFAULT,
             metrics_listen: None,
             shutdown_timeout: 30,
+            request_spans: false,
         }
     }
 

@@ -5,9 +5,11 @@
 //! Signing anchors and checking the chain are the caller's (they need keys).
 
 use aws_lc_rs::digest;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 
+use crate::direct::numbered;
 use crate::locks::TAKE_LOCK;
-use crate::{Store, StoreError};
+use crate::{Pool, Store, StoreError};
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -110,6 +112,9 @@ pub fn chain_hash(prev_hash: &str, seq: i64, e: &AuditEvent) -> String {
     hex
 }
 
+/// The newest record's seq and hash.
+pub(crate) const HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+
 const COLUMNS: &str =
     "seq, at, event, actor, subject, client_id, address, outcome, detail, prev_hash, hash";
 
@@ -140,10 +145,9 @@ pub(crate) fn insert_sql(rows: usize) -> String {
 /// last seq written. A macro, like `on_pool!`, so one text serves both backends.
 macro_rules! append_chain {
     ($tx:expr, $events:expr) => {{
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *$tx)
-                .await?;
+        let head: Option<(i64, String)> = sqlx::query_as($crate::audit::HEAD)
+            .fetch_optional(&mut *$tx)
+            .await?;
         let (mut seq, mut prev) = head.unwrap_or((0, $crate::audit::GENESIS.to_owned()));
         for chunk in $events.chunks($crate::audit::ROWS_PER_INSERT) {
             let sql = $crate::audit::insert_sql(chunk.len());
@@ -178,21 +182,59 @@ impl Store {
         if events.is_empty() {
             return Ok(0);
         }
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // The lock makes read-head-then-append one step across instances.
-            sqlx::query(TAKE_LOCK).bind("audit_log").execute(&mut *tx).await?;
-            let seq = append_chain!(tx, events);
-            tx.commit().await?;
-            Ok(seq)
-        })
+        match &self.pool {
+            // The immediate transaction takes SQLite's writer lock, which is the
+            // lock across processes; one statement prepared once, run per row.
+            Pool::Sqlite(s) => {
+                s.run(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let head = tx
+                        .prepare_cached(HEAD)?
+                        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?;
+                    let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
+                    let mut insert = tx.prepare_cached(&numbered(&insert_sql(1)))?;
+                    for e in events {
+                        seq += 1;
+                        let hash = chain_hash(&prev, seq, e);
+                        insert.execute(rusqlite::params![
+                            seq,
+                            e.at,
+                            e.event,
+                            e.actor,
+                            e.subject,
+                            e.client_id,
+                            e.address,
+                            e.outcome,
+                            e.detail,
+                            prev,
+                            hash
+                        ])?;
+                        prev = hash;
+                    }
+                    drop(insert);
+                    tx.commit()?;
+                    Ok(seq)
+                })
+                .await
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                // The lock makes read-head-then-append one step across instances.
+                sqlx::query(TAKE_LOCK)
+                    .bind("audit_log")
+                    .execute(&mut *tx)
+                    .await?;
+                let seq = append_chain!(tx, events);
+                tx.commit().await?;
+                Ok(seq)
+            }
+        }
     }
 
     /// The newest record's seq and hash, if any.
     pub async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-        )
+        Ok(on_pool!(self, p => sqlx::query_as(HEAD)
         .fetch_optional(p)
         .await)?)
     }

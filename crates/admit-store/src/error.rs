@@ -1,5 +1,5 @@
 //! `StoreError`: the one error type of the store, and the mapping from sqlx
-//! errors (unique-constraint violations become `Conflict`).
+//! and rusqlite errors (unique-constraint violations become `Conflict`).
 
 /// An error from the store. Messages never carry secrets: no URLs with
 /// credentials, no hashes, no key material.
@@ -19,6 +19,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database: {0}")]
     Database(#[source] sqlx::Error),
+    /// From the direct SQLite connection (direct.rs).
+    #[error("database: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
@@ -40,6 +43,11 @@ impl StoreError {
             StoreError::Database(sqlx::Error::Database(db)) => db
                 .code()
                 .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            // Another process held the writer lock past the busy timeout.
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
             _ => false,
         }
     }
@@ -50,6 +58,20 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
             _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error() {
+            Some(f)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                StoreError::Conflict
+            }
+            _ => StoreError::Sqlite(e),
         }
     }
 }

@@ -3,10 +3,12 @@
 //! once by the URL given to [`Store::connect`]. Every query is written once
 //! with `$N` placeholders and run on either pool through `on_pool!`.
 //!
+//! On SQLite, the hot queries run on a second connection on the caller's thread
+//! (`direct.rs`); `on_pool!` makes the two take turns.
+//!
 //! Times are unix seconds passed in by the caller: the store never reads the
 //! clock, so tests and callers control expiry exactly.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -15,12 +17,19 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::direct::Sqlite;
+
 /// Expands `$body` once per backend with `$p` bound to that backend's pool, so
-/// each query is written once and type-checked against both drivers.
+/// each query is written once and type-checked against both drivers. On SQLite the
+/// body runs in the task's turn at the database (see `direct.rs`).
 macro_rules! on_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match &$store.pool {
-            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Sqlite(sqlite) => {
+                let _turn = sqlite.turn().await;
+                let $p = &sqlite.pool;
+                $body
+            }
             $crate::Pool::Postgres($p) => $body,
         }
     };
@@ -31,6 +40,7 @@ mod batch;
 mod clients;
 mod codes;
 mod consents;
+mod direct;
 mod error;
 mod keys;
 mod locks;
@@ -67,7 +77,7 @@ const PURGE_BATCH: i64 = 500;
 
 #[derive(Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(Sqlite),
     Postgres(PgPool),
 }
 
@@ -96,26 +106,24 @@ impl Store {
     ///
     /// Any other scheme is [`StoreError::UnsupportedUrl`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let pool = if url.starts_with("sqlite:") {
-            Pool::Sqlite(connect_sqlite(url).await?)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(10)
-                    .acquire_timeout(WAIT)
-                    .connect(url)
-                    .await?,
-            )
-        } else {
-            return Err(StoreError::UnsupportedUrl(unsupported(url)));
-        };
         // PostgreSQL: sqlx's migrator holds an advisory lock while it runs, so
         // several instances starting at once apply each migration once.
         // SQLite has no such lock in sqlx: one admit process owns a file.
-        match &pool {
-            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
-            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
-        }
+        let pool = if url.starts_with("sqlite:") {
+            let (pool, options, synchronous) = connect_sqlite(url).await?;
+            SQLITE_MIGRATOR.run(&pool).await?;
+            Pool::Sqlite(Sqlite::open(pool, &options, synchronous)?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(WAIT)
+                .connect(url)
+                .await?;
+            POSTGRES_MIGRATOR.run(&pool).await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(unsupported(url)));
+        };
         let store = Store { pool };
         tracing::debug!(backend = store.backend(), "store connected and migrated");
         Ok(store)
@@ -131,7 +139,10 @@ impl Store {
 
     /// The pool's connections: (open, idle), for metrics.
     pub fn pool_stats(&self) -> (u32, usize) {
-        on_pool!(self, p => (p.size(), p.num_idle()))
+        match &self.pool {
+            Pool::Sqlite(s) => (s.pool.size(), s.pool.num_idle()),
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+        }
     }
 
     /// Checks the database answers (`SELECT 1`), for readiness probes.
@@ -178,13 +189,18 @@ impl Store {
     /// Closes every connection of the pool, waiting for checked-out ones to
     /// come back. Later calls on any clone fail.
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match &self.pool {
+            Pool::Sqlite(s) => s.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+async fn connect_sqlite(
+    url: &str,
+) -> Result<(SqlitePool, SqliteConnectOptions, SqliteSynchronous), StoreError> {
     let (url, synchronous) = take_synchronous(url)?;
-    let options = SqliteConnectOptions::from_str(&url)?
+    let options = direct::options(&url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         // NORMAL in WAL mode survives a crash of the process; a power loss or
@@ -193,24 +209,26 @@ async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
         .synchronous(synchronous)
         .busy_timeout(WAIT)
         .foreign_keys(true);
-    // Not a let-chain: the workspace's rust-version (1.85) predates them.
-    let parent = options.get_filename().parent();
-    if let Some(parent) = parent.filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = options.get_filename().parent()
+        && !parent.as_os_str().is_empty()
+    {
         tokio::fs::create_dir_all(parent)
             .await
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     }
-    // One connection: SQLite has one writer at a time anyway, and several
+    // One connection (and the direct one, with which it takes turns): SQLite has
+    // one writer at a time anyway, and several
     // connections fight for its lock (sleeping in the busy handler) and throw away
     // each other's page cache on every commit. Queue in the pool instead.
     // No ping before each use: the database is a local file, and the ping is a
     // round trip to the connection's worker thread.
-    Ok(SqlitePoolOptions::new()
+    let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(WAIT)
         .test_before_acquire(false)
-        .connect_with(options)
-        .await?)
+        .connect_with(options.clone())
+        .await?;
+    Ok((pool, options, synchronous))
 }
 
 /// Removes admit's own `synchronous=normal|full` parameter from a SQLite URL

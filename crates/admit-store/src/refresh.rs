@@ -3,7 +3,10 @@
 //! stored by hash only). Rotation is one conditional UPDATE so that, of two
 //! requests presenting the same token, exactly one wins on either backend.
 
-use crate::{Store, StoreError};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+
+use crate::direct::numbered;
+use crate::{Pool, Store, StoreError};
 
 /// One login's chain of rotated refresh tokens.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -59,6 +62,27 @@ struct LookupRow {
     family_expires_at: Option<i64>,
 }
 
+impl LookupRow {
+    /// Reads a row of [`LOOKUP`] from the direct SQLite connection.
+    fn read(r: &rusqlite::Row) -> rusqlite::Result<LookupRow> {
+        Ok(LookupRow {
+            token_hash: r.get("token_hash")?,
+            family_id: r.get("family_id")?,
+            token_created_at: r.get("token_created_at")?,
+            expires_at: r.get("expires_at")?,
+            rotated_at: r.get("rotated_at")?,
+            client_id: r.get("client_id")?,
+            user_id: r.get("user_id")?,
+            scope: r.get("scope")?,
+            auth_time: r.get("auth_time")?,
+            session_id: r.get("session_id")?,
+            family_created_at: r.get("family_created_at")?,
+            revoked_at: r.get("revoked_at")?,
+            family_expires_at: r.get("family_expires_at")?,
+        })
+    }
+}
+
 impl From<LookupRow> for RefreshLookup {
     fn from(r: LookupRow) -> Self {
         RefreshLookup {
@@ -83,6 +107,23 @@ impl From<LookupRow> for RefreshLookup {
         }
     }
 }
+
+/// A token and its family by the token's hash `$1`, as a [`LookupRow`].
+const LOOKUP: &str = "SELECT t.token_hash, t.family_id, t.created_at AS token_created_at, \
+     t.expires_at, t.rotated_at, f.client_id, f.user_id, f.scope, \
+     f.auth_time, f.session_id, f.created_at AS family_created_at, \
+     f.revoked_at, f.expires_at AS family_expires_at \
+     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+     WHERE t.token_hash = $1";
+
+/// Retires token `$1` at `$2`, keeping the answer `$3`, unless it is retired already.
+const CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3 \
+     WHERE token_hash = $1 AND rotated_at IS NULL";
+
+/// Adds token `$1` (created `$2`, expiring `$3`, rotated `$4`) to the family of token `$5`.
+const SUCCEED: &str = "INSERT INTO refresh_tokens \
+     (token_hash, family_id, created_at, expires_at, rotated_at) \
+     SELECT $1, family_id, $2, $3, $4 FROM refresh_tokens WHERE token_hash = $5";
 
 const FAMILY_COLUMNS: &str =
     "id, client_id, user_id, scope, auth_time, session_id, created_at, revoked_at, expires_at";
@@ -141,17 +182,22 @@ impl Store {
         &self,
         token_hash: &[u8],
     ) -> Result<Option<RefreshLookup>, StoreError> {
-        let row: Option<LookupRow> = on_pool!(self, p => sqlx::query_as(
-            "SELECT t.token_hash, t.family_id, t.created_at AS token_created_at, \
-                    t.expires_at, t.rotated_at, f.client_id, f.user_id, f.scope, \
-                    f.auth_time, f.session_id, f.created_at AS family_created_at, \
-                    f.revoked_at, f.expires_at AS family_expires_at \
-             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
-             WHERE t.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(p)
-        .await)?;
+        let row = match &self.pool {
+            Pool::Sqlite(s) => {
+                s.run(|c| {
+                    c.prepare_cached(&numbered(LOOKUP))?
+                        .query_row([token_hash], LookupRow::read)
+                        .optional()
+                })
+                .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(LOOKUP)
+                    .bind(token_hash)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
         Ok(row.map(RefreshLookup::from))
     }
 
@@ -175,41 +221,58 @@ impl Store {
         successor: &[u8],
         now: i64,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // The conditional UPDATE is the race arbiter: PostgreSQL makes a
-            // second writer wait on the row lock and then re-check
-            // `rotated_at IS NULL`; SQLite serializes writers outright. No
-            // read-then-write, so no window between check and claim.
-            let claimed = sqlx::query(
-                "UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3 \
-                 WHERE token_hash = $1 AND rotated_at IS NULL",
-            )
-            .bind(old_hash)
-            .bind(now)
-            .bind(successor)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed != 1 {
-                tx.rollback().await?;
-                return Ok(false);
+        // The conditional UPDATE is the race arbiter: PostgreSQL makes a second
+        // writer wait on the row lock and then re-check `rotated_at IS NULL`; SQLite
+        // serializes writers outright. No read-then-write, so no window between
+        // check and claim.
+        match &self.pool {
+            Pool::Sqlite(s) => {
+                s.run(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let claimed = tx
+                        .prepare_cached(&numbered(CLAIM))?
+                        .execute(rusqlite::params![old_hash, now, successor])?;
+                    if claimed != 1 {
+                        return Ok(false); // dropping `tx` rolls back
+                    }
+                    tx.prepare_cached(&numbered(SUCCEED))?
+                        .execute(rusqlite::params![
+                            new.token_hash,
+                            new.created_at,
+                            new.expires_at,
+                            new.rotated_at,
+                            old_hash
+                        ])?;
+                    tx.commit()?;
+                    Ok(true)
+                })
+                .await
             }
-            sqlx::query(
-                "INSERT INTO refresh_tokens \
-                 (token_hash, family_id, created_at, expires_at, rotated_at) \
-                 SELECT $1, family_id, $2, $3, $4 FROM refresh_tokens WHERE token_hash = $5",
-            )
-            .bind(&new.token_hash)
-            .bind(new.created_at)
-            .bind(new.expires_at)
-            .bind(new.rotated_at)
-            .bind(old_hash)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(true)
-        })
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let claimed = sqlx::query(CLAIM)
+                    .bind(old_hash)
+                    .bind(now)
+                    .bind(successor)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if claimed != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(SUCCEED)
+                    .bind(&new.token_hash)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .bind(new.rotated_at)
+                    .bind(old_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
     }
 
     /// The encrypted answer stored when this token was rotated, if any (empty = none).

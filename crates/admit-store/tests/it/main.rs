@@ -17,6 +17,7 @@ mod clients;
 mod codes;
 mod connect;
 mod consents;
+mod direct;
 mod keys;
 mod refresh;
 mod revocations;

@@ -2,6 +2,7 @@
 //! change, and signals. SIGTERM or SIGINT drains and stops; SIGHUP re-reads the
 //! configuration file and applies what can change without a restart.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use admit_server::Server;
@@ -11,16 +12,30 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
 
+use super::log_output::BatchedStdout;
 use crate::config::FileConfig;
 
 /// Changes the log filter of the running process, and ends trace export at exit.
+/// Dropping it writes out the log lines still buffered.
 pub struct LogFilter {
     handle: reload::Handle<EnvFilter, Registry>,
+    output: BatchedStdout,
     #[cfg(feature = "otel")]
     traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
 }
 
+impl Drop for LogFilter {
+    fn drop(&mut self) {
+        self.write_buffered();
+    }
+}
+
 impl LogFilter {
+    /// Writes out the log lines still waiting in the buffer.
+    pub fn write_buffered(&self) {
+        self.output.write_now();
+    }
+
     /// Sends the spans still buffered (they are exported in batches).
     pub fn finish(&self) {
         #[cfg(feature = "otel")]
@@ -47,9 +62,14 @@ pub fn init_logging(
     otlp_endpoint: Option<&str>,
 ) -> anyhow::Result<LogFilter> {
     let (filter, handle) = reload::Layer::new(filter(file)?);
+    let output = BatchedStdout::start()?;
+    // Colours only for a terminal: in a file or a collector they are noise.
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(output.clone())
+        .with_ansi(std::io::stdout().is_terminal());
     let fmt = match format {
-        "json" => tracing_subscriber::fmt::layer().json().boxed(),
-        "text" => tracing_subscriber::fmt::layer().boxed(),
+        "json" => fmt.json().boxed(),
+        "text" => fmt.boxed(),
         other => bail!("unknown log format {other:?} (text or json)"),
     };
     #[cfg(feature = "otel")]
@@ -61,7 +81,11 @@ pub fn init_logging(
             .with(fmt)
             .with(layer)
             .init();
-        Ok(LogFilter { handle, traces })
+        Ok(LogFilter {
+            handle,
+            output,
+            traces,
+        })
     }
     #[cfg(not(feature = "otel"))]
     {
@@ -69,7 +93,7 @@ pub fn init_logging(
             bail!("this admit was built without OpenTelemetry: build it with `--features otel`");
         }
         tracing_subscriber::registry().with(filter).with(fmt).init();
-        Ok(LogFilter { handle })
+        Ok(LogFilter { handle, output })
     }
 }
 

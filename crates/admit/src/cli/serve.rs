@@ -136,6 +136,8 @@ pub async fn run(
             "generated a new master key in the data directory (mode 0600): back it up; without it the signing keys cannot be read"
         );
     }
+    // The start-up lines follow the log lines written so far.
+    log.write_buffered();
     println!(
         "admit is serving {} (issuer {})",
         server.addr, server.issuer
@@ -269,6 +271,7 @@ pub fn settings(
     settings.password_hash = args.password_hash.resolve(file)?;
     settings.trust_proxy = args.trust_proxy || file.trust_proxy.unwrap_or(false);
     settings.metrics_listen = args.metrics_listen.or(file.metrics_listen);
+    settings.request_spans = args.otlp_endpoint.is_some() || file.otlp_endpoint.is_some();
     if let Some(seconds) = args.shutdown_timeout.or(file.shutdown_timeout) {
         settings.shutdown_timeout = seconds;
     }

@@ -163,8 +163,15 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, detail, challenge) = self.parts();
         match &self {
-            AdminError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
-            AdminError::Unavailable => tracing::warn!("database unavailable"),
+            AdminError::Internal(e) => {
+                tracing::error!(request_id = crate::observe::request_id().as_deref(), error = %format!("{e:#}"), "internal error")
+            }
+            AdminError::Unavailable => {
+                tracing::warn!(
+                    request_id = crate::observe::request_id().as_deref(),
+                    "database unavailable"
+                )
+            }
             _ => {}
         }
         let problem = Problem {

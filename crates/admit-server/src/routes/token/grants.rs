@@ -38,7 +38,7 @@ pub async fn authorization_code(
         CodeRedemption::Redeemed(code) => code,
         CodeRedemption::Replayed(code) => {
             if let Some(family) = &code.family_id {
-                tracing::warn!(client_id = %code.client_id, "authorization code replayed: revoking the tokens issued from it");
+                tracing::warn!(request_id = crate::observe::request_id().as_deref(), client_id = %code.client_id, "authorization code replayed: revoking the tokens issued from it");
                 revocation::family(&state.store, family, now).await?;
             }
             return Err(invalid().into());
@@ -217,6 +217,7 @@ async fn reuse(state: &AppState, found: Option<&RefreshLookup>, now: i64) -> Api
         return answer.into();
     };
     tracing::warn!(
+        request_id = crate::observe::request_id().as_deref(),
         family = %found.family.id,
         client_id = %found.family.client_id,
         "refresh token reuse detected: revoking the token family"
