@@ -140,23 +140,50 @@ pub(crate) fn insert_sql(rows: usize) -> String {
     )
 }
 
+/// One event as the chain will hold it: its seq, the hash before it and its own.
+pub(crate) struct Linked<'a> {
+    pub seq: i64,
+    pub event: &'a AuditEvent,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// `events` chained after `head` (the newest record's seq and hash, `None` for an
+/// empty log): the one place records get their seq and hashes, on every path.
+pub(crate) fn link(
+    head: Option<(i64, String)>,
+    events: &[AuditEvent],
+) -> impl Iterator<Item = Linked<'_>> {
+    let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
+    events.iter().map(move |event| {
+        seq += 1;
+        let hash = chain_hash(&prev, seq, event);
+        Linked {
+            seq,
+            event,
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        }
+    })
+}
+
 /// Appends the `AuditEvent`s `$events` (a slice) after the newest record, inside the
-/// open transaction `$tx`, which must hold the `audit_log` lock; evaluates to the
-/// last seq written. A macro, like `on_pool!`, so one text serves both backends.
+/// open sqlx transaction `$tx`, which must hold the `audit_log` lock; evaluates to
+/// the last seq written. A macro, like `on_pool!`, so one text serves both backends.
 macro_rules! append_chain {
     ($tx:expr, $events:expr) => {{
         let head: Option<(i64, String)> = sqlx::query_as($crate::audit::HEAD)
             .fetch_optional(&mut *$tx)
             .await?;
-        let (mut seq, mut prev) = head.unwrap_or((0, $crate::audit::GENESIS.to_owned()));
-        for chunk in $events.chunks($crate::audit::ROWS_PER_INSERT) {
+        let mut last = head.as_ref().map_or(0, |h| h.0);
+        let records: Vec<_> = $crate::audit::link(head, $events).collect();
+        for chunk in records.chunks($crate::audit::ROWS_PER_INSERT) {
             let sql = $crate::audit::insert_sql(chunk.len());
             let mut query = sqlx::query(&sql);
-            for e in chunk {
-                seq += 1;
-                let hash = $crate::audit::chain_hash(&prev, seq, e);
+            for r in chunk {
+                let e = r.event;
                 query = query
-                    .bind(seq)
+                    .bind(r.seq)
                     .bind(e.at)
                     .bind(&e.event)
                     .bind(&e.actor)
@@ -165,12 +192,13 @@ macro_rules! append_chain {
                     .bind(&e.address)
                     .bind(&e.outcome)
                     .bind(&e.detail)
-                    .bind(std::mem::replace(&mut prev, hash.clone()))
-                    .bind(hash);
+                    .bind(&r.prev_hash)
+                    .bind(&r.hash);
+                last = r.seq;
             }
             query.execute(&mut *$tx).await?;
         }
-        seq
+        last
     }};
 }
 pub(crate) use append_chain;
@@ -192,13 +220,12 @@ impl Store {
                         .prepare_cached(HEAD)?
                         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()?;
-                    let (mut seq, mut prev) = head.unwrap_or((0, GENESIS.to_owned()));
+                    let mut last = head.as_ref().map_or(0, |h: &(i64, String)| h.0);
                     let mut insert = tx.prepare_cached(&numbered(&insert_sql(1)))?;
-                    for e in events {
-                        seq += 1;
-                        let hash = chain_hash(&prev, seq, e);
+                    for r in link(head, events) {
+                        let e = r.event;
                         insert.execute(rusqlite::params![
-                            seq,
+                            r.seq,
                             e.at,
                             e.event,
                             e.actor,
@@ -207,14 +234,14 @@ impl Store {
                             e.address,
                             e.outcome,
                             e.detail,
-                            prev,
-                            hash
+                            r.prev_hash,
+                            r.hash
                         ])?;
-                        prev = hash;
+                        last = r.seq;
                     }
                     drop(insert);
                     tx.commit()?;
-                    Ok(seq)
+                    Ok(last)
                 })
                 .await
             }

@@ -7,7 +7,7 @@ use admit_oauth::secret;
 use admit_store::{Client, StoreError};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -278,12 +278,11 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
     let client = load(&state, &client_id).await?;
-    let current = tag(&client);
-    if etag::not_modified(&headers, &current) {
-        let tag = [(header::ETAG, etag::header_value(&current))];
-        return Ok((StatusCode::NOT_MODIFIED, tag).into_response());
-    }
-    Ok(with_tag(StatusCode::OK, &client, ClientView::from(&client)))
+    Ok(etag::respond_to_get(
+        &headers,
+        &tag(&client),
+        ClientView::from(&client),
+    ))
 }
 
 /// A JSON merge patch (RFC 7396) of a client: fields left out stay as they are;

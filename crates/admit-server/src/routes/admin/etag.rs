@@ -41,7 +41,7 @@ pub fn check_if_match(headers: &HeaderMap, current: &str) -> Result<(), AdminErr
 
 /// Whether `If-None-Match` names `current` (weak comparison, §13.1.2): a GET then
 /// answers 304.
-pub fn not_modified(headers: &HeaderMap, current: &str) -> bool {
+fn not_modified(headers: &HeaderMap, current: &str) -> bool {
     let bare = current.trim_start_matches("W/");
     headers
         .get_all(header::IF_NONE_MATCH)
@@ -64,6 +64,20 @@ pub fn respond(
         .headers_mut()
         .insert(axum::http::header::ETAG, header_value(tag));
     response
+}
+
+/// A GET's answer: 304 with the tag when `If-None-Match` names it, else `body` with it.
+pub fn respond_to_get(
+    headers: &HeaderMap,
+    tag: &str,
+    body: impl serde::Serialize,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if not_modified(headers, tag) {
+        let etag = [(header::ETAG, header_value(tag))];
+        return (axum::http::StatusCode::NOT_MODIFIED, etag).into_response();
+    }
+    respond(axum::http::StatusCode::OK, tag, body)
 }
 
 pub fn header_value(tag: &str) -> HeaderValue {

@@ -163,12 +163,11 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
     let user = load(&state, &username).await?;
-    let current = tag(&user);
-    if etag::not_modified(&headers, &current) {
-        let tag = [(header::ETAG, etag::header_value(&current))];
-        return Ok((StatusCode::NOT_MODIFIED, tag).into_response());
-    }
-    Ok(with_tag(StatusCode::OK, &user))
+    Ok(etag::respond_to_get(
+        &headers,
+        &tag(&user),
+        UserView::from(&user),
+    ))
 }
 
 /// Remove a user; their sessions, refresh tokens and consents end at once.
