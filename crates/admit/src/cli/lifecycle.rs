@@ -135,25 +135,48 @@ pub struct Reload<'a> {
     pub log: LogFilter,
 }
 
-/// Serves until SIGTERM or SIGINT, reloading on SIGHUP.
-pub async fn run_until_stopped(server: &Server, reload: &Reload<'_>) {
+/// The signals `serve` answers, caught from before it says it is serving: a
+/// supervisor that sends SIGTERM as soon as it reads that line must not find the
+/// default action (killing the process, its buffered log lines with it).
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-        let mut hup = signal(SignalKind::hangup()).expect("installing the SIGHUP handler");
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => return,
-                _ = term.recv() => return,
-                _ = hup.recv() => reload.apply(server).await,
-            }
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn catch() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+                hup: signal(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+}
+
+/// Serves until SIGTERM or SIGINT; each SIGHUP reloads.
+pub async fn run_until_stopped(server: &Server, reload: &Reload<'_>, mut signals: Signals) {
+    #[cfg(unix)]
+    loop {
+        tokio::select! {
+            _ = signals.interrupt.recv() => return,
+            _ = signals.term.recv() => return,
+            _ = signals.hup.recv() => reload.apply(server).await,
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-        let _ = (server, reload);
+        let _ = (server, reload, &mut signals);
     }
 }
 

@@ -112,6 +112,7 @@ pub async fn run(
             .as_deref()
             .or(file.otlp_endpoint.as_deref()),
     )?;
+    let signals = lifecycle::Signals::catch()?;
     let settings = settings(&args, file, data_dir.clone(), database_url.clone())?;
     let started = std::time::Instant::now();
     let hashing = settings.password_hash;
@@ -169,7 +170,7 @@ pub async fn run(
         database_url,
         log,
     };
-    lifecycle::run_until_stopped(&server, &reload).await;
+    lifecycle::run_until_stopped(&server, &reload, signals).await;
     tracing::info!("shutting down: finishing in-flight requests");
     if let Some(demo) = demo {
         demo.stop();

@@ -333,3 +333,71 @@ async fn traces_are_exported_over_otlp() {
         sent.len()
     );
 }
+
+/// Without trace export the request span is off (a tenth of a token's CPU), so a
+/// warning within a request names the request's id itself: here, refresh-token reuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_within_a_request_carries_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve_env(
+        dir.path(),
+        &["--log-format", "json", "--refresh-grace", "0"],
+        &[("ADMIT_LOG", "")],
+    );
+    let db = format!("sqlite://{}", dir.path().join("admit.db").display());
+    let out = run_admit(
+        &db,
+        &["user", "add", "alice", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(out.status.success());
+    let secret = add_client_at(
+        &db,
+        &["app", "--grant", "password", "--grant", "refresh_token"],
+    );
+    let http = reqwest::Client::new();
+    let token = |form: Vec<(&'static str, String)>, request_id: &'static str| {
+        http.post(format!("{}/oauth2/token", running.base))
+            .basic_auth("app", Some(&secret))
+            .header("x-request-id", request_id)
+            .form(&form)
+            .send()
+    };
+    let login: serde_json::Value = token(
+        vec![
+            ("grant_type", "password".into()),
+            ("username", "alice".into()),
+            ("password", PASSWORD.into()),
+        ],
+        "login",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    let again = || {
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh.clone()),
+        ]
+    };
+    assert_eq!(token(again(), "rotate").await.unwrap().status(), 200);
+    assert_eq!(token(again(), "reuse").await.unwrap().status(), 400);
+
+    let (ok, logs) = running.stop();
+    assert!(ok, "{logs}");
+    let warning = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["level"] == "WARN" && l["fields"]["request_id"] == "reuse")
+        .unwrap_or_else(|| panic!("no warning names the request:\n{logs}"));
+    assert!(
+        warning["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reuse"),
+        "{warning}"
+    );
+}
