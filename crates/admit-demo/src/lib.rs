@@ -6,7 +6,7 @@
 //! [`Verifier`]) and then reads the claims in the payload. That is
 //! what makes RFC 9068 access tokens cheap to accept.
 
-use admit_resource::{Authenticated, BearerLayer, Verifier};
+use admit_resource::{AccessTokenClaims, Authenticated, BearerLayer, Verifier};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -35,6 +35,11 @@ async fn index() -> Json<Value> {
 }
 
 async fn me(Authenticated(claims): Authenticated) -> Json<Value> {
+    Json(who_you_are(&claims))
+}
+
+/// The answer of `GET /api/me`: what the verified token says about its bearer.
+pub fn who_you_are(claims: &AccessTokenClaims) -> Value {
     let mut answer = json!({
         "sub": claims.sub,
         "client_id": claims.client_id,
@@ -49,7 +54,7 @@ async fn me(Authenticated(claims): Authenticated) -> Json<Value> {
     if let Some(auth_time) = claims.auth_time {
         answer["auth_time"] = auth_time.into();
     }
-    Json(answer)
+    answer
 }
 
 async fn admin(Authenticated(claims): Authenticated) -> Json<Value> {

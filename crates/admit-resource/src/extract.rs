@@ -2,6 +2,7 @@
 //! verified.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use admit_jose::AccessTokenClaims;
 use axum_core::body::Body;
@@ -16,7 +17,7 @@ use http::{HeaderValue, StatusCode};
 /// Only valid behind a [`BearerLayer`](crate::BearerLayer): the extractor does not
 /// verify anything itself, it reads what the layer put in the request extensions.
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub AccessTokenClaims);
+pub struct Authenticated(pub Arc<AccessTokenClaims>);
 
 impl Deref for Authenticated {
     type Target = AccessTokenClaims;
@@ -30,7 +31,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = MissingBearerLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, MissingBearerLayer> {
-        match parts.extensions.get::<AccessTokenClaims>() {
+        match parts.extensions.get::<Arc<AccessTokenClaims>>() {
             Some(claims) => Ok(Authenticated(claims.clone())),
             None => {
                 tracing::error!(

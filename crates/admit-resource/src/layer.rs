@@ -64,7 +64,7 @@ impl BearerLayer {
         self
     }
 
-    async fn authorize(&self, headers: &HeaderMap) -> Result<AccessTokenClaims, BearerError> {
+    async fn authorize(&self, headers: &HeaderMap) -> Result<Arc<AccessTokenClaims>, BearerError> {
         let token = bearer_token(headers)?;
         let claims = self.verifier.verify(token).await?;
         if !self.required.iter().all(|scope| claims.has_scope(scope)) {

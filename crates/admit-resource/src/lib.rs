@@ -15,7 +15,7 @@
 //! # async fn app() -> Result<Router, admit_resource::SetupError> {
 //! let verifier = Verifier::builder("https://id.example", "https://api.example").discover().build().await?;
 //! let api = Router::new()
-//!     .route("/me", get(|Authenticated(claims): Authenticated| async move { claims.sub }))
+//!     .route("/me", get(|Authenticated(claims): Authenticated| async move { claims.sub.clone() }))
 //!     .route_layer(BearerLayer::new(verifier).require_scopes(["read"]));
 //! # Ok(api) }
 //! ```

@@ -9,7 +9,7 @@
 //! cache. No I/O, no clock: `now` is passed in.
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use admit_jose::AccessTokenClaims;
 
@@ -19,7 +19,8 @@ use crate::answer_cache::TokenDigest;
 pub(crate) const DEFAULT_CAPACITY: usize = 10_000;
 
 struct Entry {
-    claims: AccessTokenClaims,
+    /// Shared with every request the token authorizes: a hit copies nothing.
+    claims: Arc<AccessTokenClaims>,
     /// Unix seconds: the last second at which verification itself accepts the token.
     valid_until: i64,
 }
@@ -63,7 +64,12 @@ impl TokenCache {
 
     /// The claims of a token that verified under key-set `revision`, if it is still
     /// valid at `now`.
-    pub fn get(&self, key: &TokenDigest, revision: u64, now: i64) -> Option<AccessTokenClaims> {
+    pub fn get(
+        &self,
+        key: &TokenDigest,
+        revision: u64,
+        now: i64,
+    ) -> Option<Arc<AccessTokenClaims>> {
         let entries = self.read();
         if entries.revision != revision {
             return None;
@@ -75,7 +81,13 @@ impl TokenCache {
     }
 
     /// Remembers `claims`, which just verified in full at `now` under key-set `revision`.
-    pub fn insert(&self, key: TokenDigest, claims: &AccessTokenClaims, revision: u64, now: i64) {
+    pub fn insert(
+        &self,
+        key: TokenDigest,
+        claims: Arc<AccessTokenClaims>,
+        revision: u64,
+        now: i64,
+    ) {
         if self.capacity == 0 {
             return;
         }
@@ -100,7 +112,6 @@ impl TokenCache {
         if entries.map.len() >= self.capacity && !entries.map.contains_key(&key) {
             make_room(&mut entries.map, self.capacity, now);
         }
-        let claims = claims.clone();
         entries.map.insert(
             key,
             Entry {
@@ -154,11 +165,12 @@ mod tests {
         [n; 32]
     }
 
-    fn claims(exp: i64, nbf: Option<i64>) -> AccessTokenClaims {
-        serde_json::from_value(json!({
+    fn claims(exp: i64, nbf: Option<i64>) -> Arc<AccessTokenClaims> {
+        serde_json::from_value::<AccessTokenClaims>(json!({
             "iss": "https://id.example", "sub": "alice", "aud": "api", "exp": exp,
             "iat": NOW - 10, "nbf": nbf, "jti": "j1", "client_id": "app",
         }))
+        .map(Arc::new)
         .unwrap()
     }
 
@@ -166,7 +178,7 @@ mod tests {
     fn an_entry_lasts_until_exp_plus_the_leeway() {
         let cache = TokenCache::new(10, LEEWAY);
         let claims = claims(NOW + 60, None);
-        cache.insert(key(1), &claims, 0, NOW);
+        cache.insert(key(1), claims.clone(), 0, NOW);
         assert_eq!(cache.get(&key(1), 0, NOW), Some(claims.clone()));
         assert_eq!(cache.get(&key(2), 0, NOW), None);
         // `Validation` accepts while now <= exp + leeway, and so does the cache.
@@ -177,12 +189,12 @@ mod tests {
     #[test]
     fn a_token_not_yet_valid_is_not_cached() {
         let cache = TokenCache::new(10, LEEWAY);
-        cache.insert(key(1), &claims(NOW + 60, Some(NOW + 5)), 0, NOW);
+        cache.insert(key(1), claims(NOW + 60, Some(NOW + 5)), 0, NOW);
         let mut issued_ahead = claims(NOW + 60, None);
-        issued_ahead.iat = NOW + 5;
-        cache.insert(key(2), &issued_ahead, 0, NOW);
+        Arc::make_mut(&mut issued_ahead).iat = NOW + 5;
+        cache.insert(key(2), issued_ahead, 0, NOW);
         assert_eq!(cache.len(), 0);
-        cache.insert(key(1), &claims(NOW + 60, Some(NOW)), 0, NOW);
+        cache.insert(key(1), claims(NOW + 60, Some(NOW)), 0, NOW);
         assert_eq!(cache.len(), 1, "valid from now on: cached");
     }
 
@@ -190,13 +202,13 @@ mod tests {
     fn a_new_key_set_revision_empties_it() {
         let cache = TokenCache::new(10, LEEWAY);
         let claims = claims(NOW + 60, None);
-        cache.insert(key(1), &claims, 3, NOW);
+        cache.insert(key(1), claims.clone(), 3, NOW);
         assert_eq!(cache.get(&key(1), 4, NOW), None, "a miss at once");
-        cache.insert(key(2), &claims, 4, NOW);
+        cache.insert(key(2), claims.clone(), 4, NOW);
         assert_eq!(cache.len(), 1, "emptied by the first insertion");
         assert!(cache.get(&key(2), 4, NOW).is_some());
         // A request that verified with the replaced keys does not bring them back.
-        cache.insert(key(1), &claims, 3, NOW);
+        cache.insert(key(1), claims.clone(), 3, NOW);
         assert_eq!(cache.get(&key(1), 3, NOW), None);
         assert_eq!(cache.len(), 1);
     }
@@ -205,7 +217,7 @@ mod tests {
     fn it_stays_within_its_capacity() {
         let cache = TokenCache::new(10, LEEWAY);
         for n in 0..100 {
-            cache.insert(key(n), &claims(NOW + 60, None), 0, NOW);
+            cache.insert(key(n), claims(NOW + 60, None), 0, NOW);
             assert!(cache.len() <= 10, "{}", cache.len());
         }
         assert!(cache.get(&key(99), 0, NOW).is_some(), "the newest is kept");
@@ -214,11 +226,11 @@ mod tests {
     #[test]
     fn a_full_cache_drops_expired_entries_first() {
         let cache = TokenCache::new(4, 0);
-        cache.insert(key(1), &claims(NOW + 1, None), 0, NOW);
-        cache.insert(key(2), &claims(NOW + 1, None), 0, NOW);
-        cache.insert(key(3), &claims(NOW + 60, None), 0, NOW);
-        cache.insert(key(4), &claims(NOW + 60, None), 0, NOW);
-        cache.insert(key(5), &claims(NOW + 60, None), 0, NOW + 10);
+        cache.insert(key(1), claims(NOW + 1, None), 0, NOW);
+        cache.insert(key(2), claims(NOW + 1, None), 0, NOW);
+        cache.insert(key(3), claims(NOW + 60, None), 0, NOW);
+        cache.insert(key(4), claims(NOW + 60, None), 0, NOW);
+        cache.insert(key(5), claims(NOW + 60, None), 0, NOW + 10);
         assert_eq!(cache.len(), 3);
         for n in 3..=5 {
             assert!(cache.get(&key(n), 0, NOW + 10).is_some(), "{n}");
@@ -229,7 +241,7 @@ mod tests {
     fn capacity_zero_caches_nothing() {
         let cache = TokenCache::new(0, LEEWAY);
         assert!(!cache.enabled());
-        cache.insert(key(1), &claims(NOW + 60, None), 0, NOW);
+        cache.insert(key(1), claims(NOW + 60, None), 0, NOW);
         assert_eq!(cache.get(&key(1), 0, NOW), None);
     }
 }

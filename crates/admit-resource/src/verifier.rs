@@ -117,7 +117,7 @@ impl Verifier {
     /// Then, in a revocation mode, whether the token was revoked:
     /// [`BearerError::Revoked`] if so, [`BearerError::RevocationUnknown`] when that
     /// cannot be known and the mode fails closed.
-    pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, BearerError> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<AccessTokenClaims>, BearerError> {
         // The verified-token cache and the introspection answers are both keyed by it.
         let digest = token_digest(token);
         let claims = self.verify_locally(token, digest).await?;
@@ -143,7 +143,7 @@ impl Verifier {
         &self,
         token: &str,
         digest: TokenDigest,
-    ) -> Result<AccessTokenClaims, BearerError> {
+    ) -> Result<Arc<AccessTokenClaims>, BearerError> {
         // First, so that keys too old are refreshed and a changed JWKS voids the cache
         // even for tokens that hit it.
         let keys = self.inner.keys.current().await;
@@ -164,7 +164,7 @@ impl Verifier {
         token: &str,
         mut keys: Snapshot,
         digest: Option<TokenDigest>,
-    ) -> Result<AccessTokenClaims, BearerError> {
+    ) -> Result<Arc<AccessTokenClaims>, BearerError> {
         let validation = &self.inner.validation;
         let jwt = UnverifiedJwt::parse(token)?;
         // Checked again by `Validation::verify`; here so that a token with a refused
@@ -191,8 +191,11 @@ impl Verifier {
         }
         let claims: AccessTokenClaims = serde_json::from_value(Value::Object(claims))
             .map_err(|_| JoseError::Malformed("the claims are not those of an access token"))?;
+        let claims = Arc::new(claims);
         if let Some(digest) = digest {
-            self.inner.cache.insert(digest, &claims, keys.revision, now);
+            self.inner
+                .cache
+                .insert(digest, claims.clone(), keys.revision, now);
         }
         Ok(claims)
     }

@@ -82,6 +82,7 @@ impl Server {
 /// Opens the store (creating the SQLite file and running migrations), loads or
 /// generates keys, binds `settings.listen` and serves in a background task.
 pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
+    warm_up_random();
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "creating the data directory {}",
@@ -185,6 +186,19 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         background,
         audit_writer: (stop_audit, audit_writer),
     })
+}
+
+/// aws-lc seeds its random generator from CPU jitter as well as the OS (two
+/// independent sources) the first time a process asks for randomness, which takes
+/// about 50 ms of one core. Started here, that runs beside opening the database, and
+/// neither key generation on a fresh database nor the first token after a restart
+/// waits for all of it.
+fn warm_up_random() {
+    std::thread::spawn(|| {
+        use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+        // A failure here is met again, and reported, where randomness is needed.
+        let _ = SystemRandom::new().fill(&mut [0u8; 1]);
+    });
 }
 
 /// RFC 9700 §4.1 and §2.6 presume TLS: under an https issuer, plain http is served

@@ -6,6 +6,7 @@
 //! settings keep verifying after the settings change.
 
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use argon2::password_hash::{Output, PasswordHash, PasswordHasher, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -123,8 +124,8 @@ pub fn verify(password: &str, phc: &str) -> bool {
 
 /// Argon2 working memory kept from one check to the next. Allocating and freeing
 /// 19 MiB per check lets the allocator keep many such blocks around (glibc's dynamic
-/// mmap threshold and per-thread arenas); one buffer per hashing thread keeps memory
-/// at threads × the largest hash's memory.
+/// mmap threshold and per-thread arenas); one buffer per hashing thread in use keeps
+/// memory at threads × the largest hash's memory.
 #[derive(Default)]
 pub struct Memory {
     blocks: Vec<Block>,
@@ -195,18 +196,25 @@ type Job = (String, String, oneshot::Sender<bool>);
 /// Verifies passwords on `concurrency` dedicated threads, with at most
 /// [`QUEUE_PER_THREAD`] × `concurrency` checks waiting: past that a login storm is
 /// refused (503) instead of queueing without end. Dedicated threads (rather than
-/// tokio's blocking pool, which starts new threads freely), each with its own
-/// [`Memory`], keep memory flat: threads × one hash's memory.
+/// tokio's blocking pool, which starts new threads freely), each using one [`Memory`]
+/// at a time, keep memory flat: threads × one hash's memory. When no check has
+/// arrived for [`IDLE`], that memory is given back, so a login storm does not leave
+/// tens of MiB behind.
 #[derive(Clone)]
 pub struct Verifier {
     jobs: mpsc::Sender<Job>,
     waiting: Arc<Semaphore>,
     capacity: usize,
+    /// Memory no thread is using now, kept for the next check until [`IDLE`] passes.
+    spare: Arc<Mutex<Vec<Memory>>>,
     /// Checked against when the user does not exist, so an unknown user costs the
     /// same Argon2id work as a known one (at the configured parameters) and answers
     /// in the same time.
     dummy: Arc<str>,
 }
+
+/// How long the hashing threads keep their memory without a check to run.
+const IDLE: Duration = Duration::from_secs(1);
 
 impl Verifier {
     /// `params` are those new hashes are made with: the dummy hash uses them.
@@ -214,21 +222,13 @@ impl Verifier {
         let concurrency = concurrency.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let spare = Arc::new(Mutex::new(Vec::new()));
         for i in 0..concurrency {
             let queue = queue.clone();
+            let spare = spare.clone();
             std::thread::Builder::new()
                 .name(format!("admit-argon2-{i}"))
-                .spawn(move || {
-                    let mut memory = Memory::new();
-                    // Ends when every sender is gone: the server has stopped.
-                    loop {
-                        let job = queue.lock().map(|q| q.recv());
-                        let Ok(Ok((password, phc, reply))) = job else {
-                            break;
-                        };
-                        let _ = reply.send(memory.verify(&password, &phc));
-                    }
-                })
+                .spawn(move || hash_thread(&queue, &spare))
                 .expect("starting a password-hashing thread");
         }
         let capacity = concurrency * (QUEUE_PER_THREAD + 1);
@@ -236,8 +236,14 @@ impl Verifier {
             jobs,
             capacity,
             waiting: Arc::new(Semaphore::new(capacity)),
+            spare,
             dummy: dummy_phc(params).into(),
         }
+    }
+
+    /// Argon2 memory kept between checks now (none after [`IDLE`] without one).
+    pub fn kept_bytes(&self) -> usize {
+        lock(&self.spare).iter().map(Memory::bytes).sum()
     }
 
     /// Checks running or waiting now.
@@ -257,6 +263,35 @@ impl Verifier {
         }
         Ok(answer.await.unwrap_or(false) && known)
     }
+}
+
+/// One hashing thread: takes a check from the queue and runs it with spare memory.
+/// Ends when every sender is gone: the server has stopped.
+fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>, spare: &Mutex<Vec<Memory>>) {
+    loop {
+        // Only the thread holding the queue waits on it, so whichever thread times
+        // out frees all the spare memory, its own and that of the threads behind it.
+        let job = lock(queue).recv_timeout(IDLE);
+        match job {
+            Ok((password, phc, reply)) => {
+                let mut memory = lock(spare).pop().unwrap_or_default();
+                let matched = memory.verify(&password, &phc);
+                lock(spare).push(memory);
+                let _ = reply.send(matched);
+            }
+            // Blocks of 1 MiB or more are mapped on their own (see `tune_malloc` in
+            // the admit binary), so dropping them returns them to the system.
+            Err(mpsc::RecvTimeoutError::Timeout) => lock(spare).clear(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+/// No code panics while holding these locks; if one did, the data is still whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -418,5 +453,27 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn the_memory_is_kept_through_a_storm_and_given_back_when_idle() {
+        let verifier = Verifier::new(2, HashParams::OWASP);
+        let phc = hash(PASSWORD);
+        let checks = (0..4).map(|_| verifier.verify(PASSWORD.into(), Some(phc.clone())));
+        for matched in futures_util::future::join_all(checks).await {
+            assert!(matched.unwrap());
+        }
+        let one_hash = 19 * 1024 * 1024;
+        let kept = verifier.kept_bytes();
+        assert!(kept == one_hash || kept == 2 * one_hash, "{kept}");
+        // Given back IDLE after the last check (polled, with a generous bound).
+        let deadline = std::time::Instant::now() + 20 * IDLE;
+        while verifier.kept_bytes() > 0 {
+            assert!(std::time::Instant::now() < deadline, "memory still kept");
+            tokio::time::sleep(IDLE / 10).await;
+        }
+        // And taken again for the next check.
+        assert!(verifier.verify(PASSWORD.into(), Some(phc)).await.unwrap());
+        assert_eq!(verifier.kept_bytes(), one_hash);
     }
 }

@@ -78,7 +78,7 @@ pub async fn serve(router: Router) -> SocketAddr {
 /// `admin` scope, `/unguarded` takes `Authenticated` without the layer (a bug).
 pub async fn spawn_api(verifier: Verifier) -> String {
     async fn echo(Authenticated(claims): Authenticated) -> Json<AccessTokenClaims> {
-        Json(claims)
+        Json(AccessTokenClaims::clone(&claims))
     }
     let me = Router::new()
         .route("/me", routing::get(echo))

@@ -91,7 +91,7 @@ async fn guarded_api(builder: VerifierBuilder) -> String {
     let api = Router::new()
         .route(
             "/data",
-            get(|Authenticated(c): Authenticated| async move { c.sub }),
+            get(|Authenticated(c): Authenticated| async move { c.sub.clone() }),
         )
         .route_layer(BearerLayer::new(verifier));
     format!("{}/data", serve(api).await)
