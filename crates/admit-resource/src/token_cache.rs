@@ -187,6 +187,15 @@ mod tests {
     }
 
     #[test]
+    fn a_hit_shares_the_claims_it_verified() {
+        let cache = TokenCache::new(10, LEEWAY);
+        let claims = claims(NOW + 60, None);
+        cache.insert(key(1), claims.clone(), 0, NOW);
+        let hit = cache.get(&key(1), 0, NOW).unwrap();
+        assert!(Arc::ptr_eq(&hit, &claims), "a hit copied the claims");
+    }
+
+    #[test]
     fn a_token_not_yet_valid_is_not_cached() {
         let cache = TokenCache::new(10, LEEWAY);
         cache.insert(key(1), claims(NOW + 60, Some(NOW + 5)), 0, NOW);

@@ -189,9 +189,9 @@ impl Verifier {
         {
             return Err(JoseError::MissingClaim(name).into());
         }
-        let claims: AccessTokenClaims = serde_json::from_value(Value::Object(claims))
+        let claims = serde_json::from_value::<AccessTokenClaims>(Value::Object(claims))
+            .map(Arc::new)
             .map_err(|_| JoseError::Malformed("the claims are not those of an access token"))?;
-        let claims = Arc::new(claims);
         if let Some(digest) = digest {
             self.inner
                 .cache
