@@ -1,8 +1,9 @@
--- Client credentials with garbage mixed in: every GARBAGE_EVERY-th request (0: none)
--- is one of the bad inputs below, in turn. Valid requests must get 200 and garbage its
--- 4xx (or an inactive introspection answer); anything else counts as unexpected. A
--- failed client authentication may be answered 429 instead of 401 once the client or
--- address passes admit's failure limit (client_limits.rs).
+-- Client credentials with garbage mixed in: every GARBAGE_EVERY-th request (0: none;
+-- 1: all, to measure what garbage costs) is one of the bad inputs below, in turn.
+-- Valid requests must get 200 and garbage its 4xx (or an inactive introspection
+-- answer); anything else counts as unexpected. A failed client authentication may be
+-- answered 429 instead of 401 once the client or address passes admit's failure limit
+-- (client_limits.rs).
 -- Run with as many threads as connections, so each answer belongs to the last request.
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end

@@ -1,7 +1,7 @@
 //! Prometheus metrics (`GET /metrics`, OpenMetrics text): requests and latency per
 //! route and outcome, tokens per grant and algorithm, logins per outcome, and gauges
-//! read at scrape time (password-check queue, database pool, revocation-stream
-//! subscribers). Counters are per server, not process-wide, except database errors.
+//! read at scrape time (password-check queue and memory, database pool,
+//! revocation-stream subscribers). Counters are per server, not process-wide, except database errors.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -50,6 +50,7 @@ pub struct Metrics {
     pub jwks_fetches: Counter,
     pub stream_subscribers: Gauge,
     password_checks: Gauge,
+    password_memory: Gauge,
     pool: Family<PoolLabels, Gauge>,
     database_errors: Counter,
 }
@@ -72,6 +73,7 @@ impl Default for Metrics {
             jwks_fetches: Default::default(),
             stream_subscribers: Default::default(),
             password_checks: Default::default(),
+            password_memory: Default::default(),
             pool: Default::default(),
             database_errors: Default::default(),
             registry: Registry::default(),
@@ -112,6 +114,11 @@ impl Default for Metrics {
             m.password_checks.clone(),
         );
         registry.register(
+            "password_memory_bytes",
+            "Argon2id memory kept between password checks (given back after a second without one)",
+            m.password_memory.clone(),
+        );
+        registry.register(
             "database_connections",
             "Database pool connections by state",
             m.pool.clone(),
@@ -135,9 +142,10 @@ pub async fn serve(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
 ) -> impl axum::response::IntoResponse {
     let (size, idle) = state.store.pool_stats();
+    let passwords = &state.passwords;
     let text = state
         .metrics
-        .encode(state.passwords.in_flight(), size, idle);
+        .encode(passwords.in_flight(), passwords.kept_bytes(), size, idle);
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(axum::http::header::CONTENT_TYPE, content_type)], text)
 }
@@ -160,8 +168,15 @@ impl Drop for Held {
 
 impl Metrics {
     /// The OpenMetrics text, with the gauges read now.
-    pub fn encode(&self, password_checks: usize, pool_size: u32, pool_idle: usize) -> String {
+    pub fn encode(
+        &self,
+        password_checks: usize,
+        password_memory: usize,
+        pool_size: u32,
+        pool_idle: usize,
+    ) -> String {
         self.password_checks.set(password_checks as i64);
+        self.password_memory.set(password_memory as i64);
         let idle = pool_idle as i64;
         self.pool
             .get_or_create(&PoolLabels { state: "idle" })

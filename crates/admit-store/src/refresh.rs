@@ -3,7 +3,7 @@
 //! stored by hash only). Rotation is one conditional UPDATE so that, of two
 //! requests presenting the same token, exactly one wins on either backend.
 
-use rusqlite::{OptionalExtension, TransactionBehavior};
+use rusqlite::OptionalExtension;
 
 use crate::direct::numbered;
 use crate::{Pool, Store, StoreError};
@@ -227,15 +227,16 @@ impl Store {
         // check and claim.
         match &self.pool {
             Pool::Sqlite(s) => {
-                s.run(|c| {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let claimed = tx
+                let (old_hash, new, successor) =
+                    (old_hash.to_vec(), new.clone(), successor.to_vec());
+                s.write(move |c| {
+                    let claimed = c
                         .prepare_cached(&numbered(CLAIM))?
                         .execute(rusqlite::params![old_hash, now, successor])?;
                     if claimed != 1 {
-                        return Ok(false); // dropping `tx` rolls back
+                        return Ok(false);
                     }
-                    tx.prepare_cached(&numbered(SUCCEED))?
+                    c.prepare_cached(&numbered(SUCCEED))?
                         .execute(rusqlite::params![
                             new.token_hash,
                             new.created_at,
@@ -243,7 +244,6 @@ impl Store {
                             new.rotated_at,
                             old_hash
                         ])?;
-                    tx.commit()?;
                     Ok(true)
                 })
                 .await

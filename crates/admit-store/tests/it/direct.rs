@@ -94,11 +94,115 @@ async fn a_rotation_waits_for_another_writer() {
     release.await.unwrap();
 }
 
+/// Rotations that arrive together share one commit (direct.rs: `write`): each still
+/// gets its own answer, and one that fails undoes only its own changes. Another
+/// writer holds SQLite's lock first, so the rotations queue up behind the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotations_committed_together_keep_their_own_outcomes() {
+    let (_dir, url, store) = fresh("").await;
+    let old = |i: usize| format!("old{i}").into_bytes();
+    let new = |i: usize| format!("new{i}").into_bytes();
+    for i in 0..8 {
+        let f = format!("f{i}");
+        store
+            .insert_refresh_family(&family(&f, "app", None), &token(&old(i), &f, 1_000, 5_000))
+            .await
+            .unwrap();
+    }
+    let mut other = SqliteConnection::connect(&url).await.unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let rotate = |from: Vec<u8>, to: Vec<u8>| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let successor = token(&to, "ignored", 2_000, 6_000);
+            store.rotate_refresh(&from, &successor, b"", 2_000).await
+        })
+    };
+    // 0..6 rotate; 6 is presented twice (one wins); 7's successor hash is taken.
+    let mut rotations: Vec<_> = (0..7).map(|i| rotate(old(i), new(i))).collect();
+    rotations.push(rotate(old(6), b"new6-again".to_vec()));
+    rotations.push(rotate(old(7), old(0)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    other.execute("COMMIT").await.unwrap();
+
+    let mut outcomes = Vec::new();
+    for rotation in rotations {
+        outcomes.push(rotation.await.unwrap());
+    }
+    let won: Vec<bool> = outcomes[..8].iter().map(|o| *o.as_ref().unwrap()).collect();
+    assert!(won[..6].iter().all(|w| *w), "{won:?}");
+    assert!(
+        won[6] != won[7],
+        "one of the two presentations of old6 wins: {won:?}"
+    );
+    assert!(
+        matches!(outcomes[8], Err(StoreError::Conflict)),
+        "{:?}",
+        outcomes[8]
+    );
+    for i in 0..6 {
+        let found = store
+            .refresh_token(&new(i))
+            .await
+            .unwrap()
+            .expect("committed");
+        assert_eq!(found.family.id, format!("f{i}"));
+    }
+    let failed = store.refresh_token(&old(7)).await.unwrap().unwrap();
+    assert_eq!(
+        failed.token.rotated_at, None,
+        "the failed rotation left no trace"
+    );
+}
+
+/// The direct connection never checkpoints when it commits: after enough units, the
+/// checkpoint connection copies the WAL into the database file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_by_its_own_connection() {
+    let (dir, _, store) = fresh("").await;
+    start_family(&store).await;
+    // Rotations write to the WAL only.
+    let mut from = b"t1".to_vec();
+    for i in 0..200 {
+        let to = format!("n{i}").into_bytes();
+        let successor = token(&to, "f1", 2_000, 6_000);
+        assert!(
+            store
+                .rotate_refresh(&from, &successor, b"", 2_000)
+                .await
+                .unwrap()
+        );
+        from = to;
+    }
+    let db = dir.path().join("admit.db");
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let before = size();
+    // Lookups are units too: enough of them pass a checkpoint.
+    for _ in 0..1100 {
+        store
+            .refresh_token(&from)
+            .await
+            .unwrap()
+            .expect("the last token");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint: {before} bytes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn closed_store_refuses_hot_queries() {
     let (_dir, _, store) = fresh("").await;
     store.close().await;
     assert!(matches!(store.refresh_token(b"t1").await, Err(e) if e.is_unavailable()));
+    let successor = token(b"t2", "f1", 2_000, 6_000);
+    let rotation = store.rotate_refresh(b"t1", &successor, b"", 2_000).await;
+    assert!(matches!(rotation, Err(e) if e.is_unavailable()));
 }
 
 #[tokio::test]
