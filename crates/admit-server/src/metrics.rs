@@ -1,7 +1,8 @@
 //! Prometheus metrics (`GET /metrics`, OpenMetrics text): requests and latency per
 //! route and outcome, tokens per grant and algorithm, logins per outcome, and gauges
 //! read at scrape time (password-check queue and memory, database pool,
-//! revocation-stream subscribers). Counters are per server, not process-wide, except database errors.
+//! revocation-stream subscribers). Counters are per server, not process-wide, except
+//! database errors.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -206,5 +207,21 @@ impl Metrics {
             outcome: outcome.to_owned(),
         };
         self.logins.get_or_create(&labels).inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gauges_are_read_when_encoded() {
+        let text = super::Metrics::default().encode(3, 19 * 1024 * 1024, 1, 1);
+        assert!(
+            text.contains("admit_password_checks_in_flight 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("admit_password_memory_bytes 19922944\n"),
+            "{text}"
+        );
     }
 }

@@ -60,9 +60,9 @@ struct Direct {
     checkpointer: std::sync::Mutex<Option<Connection>>,
 }
 
-/// A write queued for a group commit: it runs inside the group's transaction and
-/// returns what reports its result once the commit's outcome is known, and whether
-/// the transaction is still fit to commit.
+/// A write queued for a group commit: it runs inside the group's transaction (given
+/// one) and returns what reports its result once the commit's outcome is known, and
+/// whether the transaction is still fit to commit.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (Report, bool) + Send>;
 /// Reports a write's result, given the commit's error if the commit failed.
 type Report = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
@@ -142,15 +142,17 @@ impl Sqlite {
     ) -> Result<T, StoreError> {
         let (done, mut result) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |conn| {
+            // `None`: not run, and the commit's error (or its absence: closed) says why.
             let (out, intact) = match conn.map(|conn| in_savepoint(conn, unit)) {
-                Some(Ok(out)) => (out.map_err(StoreError::from), true),
-                Some(Err(broken)) => (Err(broken.into()), false),
-                None => (Err(StoreError::Database(sqlx::Error::PoolClosed)), true),
+                Some(Ok(out)) => (Some(out.map_err(StoreError::from)), true),
+                Some(Err(broken)) => (Some(Err(broken.into())), false),
+                None => (None, true),
             };
             let report: Report = Box::new(move |commit| {
                 let out = match (out, commit) {
-                    (Ok(_), Some(e)) => Err(copy(e).into()),
-                    (out, _) => out,
+                    (Some(Ok(_)) | None, Some(e)) => Err(copy(e).into()),
+                    (Some(out), _) => out,
+                    (None, None) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
                 };
                 let _ = done.send(out); // the caller may have stopped waiting
             });

@@ -47,6 +47,13 @@ async fn rotate_twice(store: &Store) {
     );
 }
 
+/// Another connection (as the CLI's would be), holding SQLite's writer lock.
+async fn hold_writer_lock(url: &str) -> SqliteConnection {
+    let mut other = SqliteConnection::connect(url).await.unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    other
+}
+
 async fn fresh(query: &str) -> (tempfile::TempDir, String, Store) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("admit.db").display());
@@ -74,8 +81,7 @@ async fn fsync_on_a_current_thread_runtime() {
 async fn a_rotation_waits_for_another_writer() {
     let (_dir, url, store) = fresh("").await;
     start_family(&store).await;
-    let mut other = SqliteConnection::connect(&url).await.unwrap();
-    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let mut other = hold_writer_lock(&url).await;
     let released = Arc::new(AtomicBool::new(false));
     let release = tokio::spawn({
         let released = released.clone();
@@ -94,6 +100,29 @@ async fn a_rotation_waits_for_another_writer() {
     release.await.unwrap();
 }
 
+/// A writer that holds SQLite's lock past the busy timeout (5 s) makes a rotation fail
+/// as unavailable, with SQLite's own error, and changes nothing: it works once the lock
+/// is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_gives_up_on_a_writer_that_keeps_the_lock() {
+    let (_dir, url, store) = fresh("").await;
+    start_family(&store).await;
+    let mut other = hold_writer_lock(&url).await;
+    let successor = token(b"t2", "f1", 2_000, 6_000);
+    let refused = store.rotate_refresh(b"t1", &successor, b"", 2_000).await;
+    assert!(
+        matches!(&refused, Err(e @ StoreError::Sqlite(_)) if e.is_unavailable()),
+        "{refused:?}"
+    );
+    other.execute("COMMIT").await.unwrap();
+    assert!(
+        store
+            .rotate_refresh(b"t1", &successor, b"", 2_000)
+            .await
+            .unwrap()
+    );
+}
+
 /// Rotations that arrive together share one commit (direct.rs: `write`): each still
 /// gets its own answer, and one that fails undoes only its own changes. Another
 /// writer holds SQLite's lock first, so the rotations queue up behind the first.
@@ -109,8 +138,7 @@ async fn rotations_committed_together_keep_their_own_outcomes() {
             .await
             .unwrap();
     }
-    let mut other = SqliteConnection::connect(&url).await.unwrap();
-    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let mut other = hold_writer_lock(&url).await;
     let rotate = |from: Vec<u8>, to: Vec<u8>| {
         let store = store.clone();
         tokio::spawn(async move {
