@@ -34,10 +34,10 @@ use crate::{StoreError, WAIT};
 
 /// Direct units between two WAL checkpoints. The direct connection does not
 /// checkpoint when it commits (that would fsync on a request's thread): a checkpoint
-/// runs on a connection of its own, on a blocking thread, every this many units. A checkpoint copies each page
-/// once however often it changed, so fewer, larger ones copy less in all (1024 rather
-/// than 256: 5% more refresh rotations per CPU-second); the WAL grows to a few MB
-/// between them.
+/// runs on a connection of its own, on a blocking thread, every this many units. A
+/// checkpoint copies each page once however often it changed, so fewer, larger ones
+/// copy less in all (1024 rather than 256: 5% more refresh rotations per CPU-second);
+/// the WAL grows to a few MB between them.
 const CHECKPOINT_EVERY: u32 = 1024;
 
 #[derive(Clone)]
@@ -112,14 +112,7 @@ impl Sqlite {
         let conn = turn
             .as_mut()
             .ok_or(StoreError::Database(sqlx::Error::PoolClosed))?;
-        // With fsync on, a commit blocks for a disk flush: tell the runtime, so that
-        // other tasks move to another thread meanwhile (only a multi-thread runtime can).
-        let blocking =
-            self.direct.fsync && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
-        let out = match blocking {
-            true => tokio::task::block_in_place(|| unit(conn)),
-            false => unit(conn),
-        }?;
+        let out = self.committing(|| unit(conn))?;
         drop(turn);
         self.count_units(1);
         Ok(out)
@@ -167,17 +160,23 @@ impl Sqlite {
                 let jobs = std::mem::take(&mut *self.direct.queued.lock().expect("never poisoned"));
                 let count = jobs.len() as u32;
                 let conn = turn.as_mut();
-                let blocking = self.direct.fsync
-                    && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
-                match blocking {
-                    true => tokio::task::block_in_place(|| commit_group(conn, jobs)),
-                    false => commit_group(conn, jobs),
-                }
+                self.committing(|| commit_group(conn, jobs));
                 drop(turn);
                 self.count_units(count);
             }
         }
         finished(result.await)
+    }
+
+    /// Runs `commit` on this thread. With fsync on, a commit blocks for a disk flush:
+    /// the runtime is told, so that other tasks move to another thread meanwhile (only
+    /// a multi-thread runtime can).
+    fn committing<R>(&self, commit: impl FnOnce() -> R) -> R {
+        match self.direct.fsync && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread
+        {
+            true => tokio::task::block_in_place(commit),
+            false => commit(),
+        }
     }
 
     /// Counts units done on the direct connection; every [`CHECKPOINT_EVERY`], a checkpoint.
