@@ -9,23 +9,17 @@ use admit_oauth::metadata::Metadata;
 use admit_store::Store;
 use anyhow::Context;
 use axum::Router;
-use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::audit::{self, Audit};
-use crate::error::ApiError;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
 use crate::state::{AppState, Inner, Parts};
 use crate::{Settings, housekeeping, metrics, observe, routes};
-
-/// All request headers together may not exceed this (bytes).
-const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// A running server.
 pub struct Server {
@@ -263,20 +257,7 @@ fn router(state: AppState, with_metrics: bool) -> Router {
         routes = routes.route("/metrics", get(metrics::serve).with_state(state.clone()));
     }
     routes
-        .route_layer(middleware::from_fn(observe::route))
+        .route_layer(observe::RouteLayer)
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
-        .layer(middleware::from_fn(limit_headers))
         .layer(middleware::from_fn_with_state(state, observe::observe))
-}
-
-async fn limit_headers(request: Request, next: Next) -> Response {
-    let size: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if size > MAX_HEADER_BYTES {
-        return ApiError::TooLarge(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
-    }
-    next.run(request).await
 }

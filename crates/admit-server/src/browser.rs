@@ -76,7 +76,7 @@ pub fn browser_id(state: &AppState, headers: &HeaderMap) -> (String, Option<Head
     match cookie(headers, state.cookies.browser) {
         Some(id) if id.len() >= 22 => (id.to_owned(), None),
         _ => {
-            let id = crate::random_token(16);
+            let id = crate::random_token::<16>();
             let set = state.cookies.set(state.cookies.browser, &id, 24 * 3600);
             (id, Some(set))
         }

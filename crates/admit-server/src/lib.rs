@@ -38,11 +38,11 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// A fresh random value of `bytes` bytes, base64url-encoded.
-pub fn random_token(bytes: usize) -> String {
+/// A fresh random value of `BYTES` bytes, base64url-encoded.
+pub fn random_token<const BYTES: usize>() -> String {
     use aws_lc_rs::rand::{SecureRandom, SystemRandom};
     use base64::Engine;
-    let mut buf = vec![0u8; bytes];
+    let mut buf = [0u8; BYTES];
     SystemRandom::new()
         .fill(&mut buf)
         .expect("the system random source failed");

@@ -20,21 +20,22 @@ pub static DATABASE_ERRORS: AtomicU64 = AtomicU64::new(0);
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The route pattern (`/oauth2/token`), never the raw path: bounded cardinality.
-    pub route: String,
-    pub method: String,
-    /// `2xx`, `3xx`, `4xx` or `5xx`.
-    pub outcome: String,
+    pub route: &'static str,
+    /// A standard method's name, else `other`.
+    pub method: &'static str,
+    /// `1xx` to `5xx` (`other` past 599, which admit never sends).
+    pub outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TokenLabels {
-    pub grant_type: String,
-    pub alg: String,
+    pub grant_type: &'static str,
+    pub alg: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    pub outcome: String,
+    pub outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -194,18 +195,13 @@ impl Metrics {
         text
     }
 
-    pub fn token(&self, grant_type: &str, alg: &str) {
-        let labels = TokenLabels {
-            grant_type: grant_type.to_owned(),
-            alg: alg.to_owned(),
-        };
+    pub fn token(&self, grant_type: &'static str, alg: &'static str) {
+        let labels = TokenLabels { grant_type, alg };
         self.tokens.get_or_create(&labels).inc();
     }
 
-    pub fn login(&self, outcome: &str) {
-        let labels = OutcomeLabels {
-            outcome: outcome.to_owned(),
-        };
+    pub fn login(&self, outcome: &'static str) {
+        let labels = OutcomeLabels { outcome };
         self.logins.get_or_create(&labels).inc();
     }
 }

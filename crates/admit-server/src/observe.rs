@@ -1,20 +1,34 @@
 //! Every request, observed once: a request id (taken from a well-formed incoming
 //! `X-Request-Id`, else made here) returned in the response header, carried by the
 //! request's span (see [`observe`]) and its warnings, and shown on error pages; one
-//! structured log line when the answer goes out; and the request metrics.
+//! structured log line when the answer goes out; and the request metrics. Requests
+//! whose headers are too large are refused here, before routing.
+//!
+//! Both layers run on every request, so they allocate little: the metric labels are
+//! `&'static str`, and [`RouteLayer`] is written out rather than made with `from_fn`,
+//! which boxes the inner service and the future on each call.
 
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::{LazyLock, PoisonError, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 use tracing::Instrument;
 
+use crate::error::ApiError;
 use crate::metrics::RequestLabels;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// All request headers together may not exceed this (bytes).
+const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 tokio::task_local! {
     static CURRENT: String;
@@ -25,25 +39,89 @@ pub fn request_id() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
-/// The route pattern, left in the response by [`route`] for [`observe`].
-#[derive(Clone)]
-struct Route(String);
+/// The route pattern, left in the response by [`RouteLayer`] for [`observe`].
+#[derive(Clone, Copy)]
+struct Route(&'static str);
 
 /// The client a handler authenticated, left in the response for the log line.
 #[derive(Clone)]
 pub struct LoggedClient(pub String);
 
 /// Inner layer (after routing, where the matched pattern is known).
-pub async fn route(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(Route(route));
+#[derive(Clone, Copy)]
+pub struct RouteLayer;
+
+impl<S> Layer<S> for RouteLayer {
+    type Service = RouteService<S>;
+
+    fn layer(&self, inner: S) -> RouteService<S> {
+        RouteService(inner)
     }
-    response
+}
+
+#[derive(Clone)]
+pub struct RouteService<S>(S);
+
+impl<S: Service<Request, Response = Response>> Service<Request> for RouteService<S> {
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| intern(p.as_str()));
+        RouteFuture {
+            inner: self.0.call(request),
+            route,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct RouteFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<&'static str>,
+    }
+}
+
+impl<F: Future<Output = Result<Response, E>>, E> Future for RouteFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(route) = *this.route {
+            response.extensions_mut().insert(Route(route));
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// The router's patterns, each kept once for the life of the process: a few dozen,
+/// since only matched patterns come here, never raw paths.
+fn intern(pattern: &str) -> &'static str {
+    static PATTERNS: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    if let Some(&p) = PATTERNS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pattern)
+    {
+        return p;
+    }
+    let mut patterns = PATTERNS.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&p) = patterns.get(pattern) {
+        return p;
+    }
+    let p: &'static str = Box::leak(pattern.into());
+    patterns.insert(p);
+    p
 }
 
 /// Outer layer: sees every request, routed or not.
@@ -54,7 +132,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| well_formed(v))
-        .map_or_else(|| crate::random_token(12), str::to_owned);
+        .map_or_else(crate::random_token::<12>, str::to_owned);
     let method = request.method().clone();
     // A span per request costs about a tenth of a token's CPU (BENCHMARKS.md): it is
     // made at INFO only where traces are exported, at DEBUG otherwise. Warnings and
@@ -64,15 +142,14 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         false => tracing::debug_span!("request", id = %id),
     };
     let mut response = CURRENT
-        .scope(id.clone(), next.run(request).instrument(span))
+        .scope(id.clone(), limit_headers(request, next).instrument(span))
         .await;
 
     let status = response.status().as_u16();
     let route = response
         .extensions()
         .get::<Route>()
-        .map_or("unmatched", |r| r.0.as_str())
-        .to_owned();
+        .map_or("unmatched", |r| r.0);
     let client_id = response
         .extensions()
         .get::<LoggedClient>()
@@ -89,8 +166,15 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     );
     let labels = RequestLabels {
         route,
-        method: method.to_string(),
-        outcome: format!("{}xx", status / 100),
+        method: method_label(&method),
+        outcome: match status / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            5 => "5xx",
+            _ => "other",
+        },
     };
     state.metrics.requests.get_or_create(&labels).inc();
     state
@@ -102,6 +186,34 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+async fn limit_headers(request: Request, next: Next) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return ApiError::TooLarge(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
+    }
+    next.run(request).await
+}
+
+/// Extension methods share one label, so that made-up methods cannot add series.
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// An incoming id is kept only if it cannot disturb a log line or a header: 1 to 64

@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     fn sealer() -> Sealer {
-        let dir = std::env::temp_dir().join(format!("admit-seal-{}", crate::random_token(6)));
+        let dir = std::env::temp_dir().join(format!("admit-seal-{}", crate::random_token::<6>()));
         std::fs::create_dir_all(&dir).unwrap();
         Sealer::new(&MasterKey::load_or_create(None, &dir).unwrap().0)
     }

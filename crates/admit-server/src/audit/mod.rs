@@ -78,9 +78,11 @@ impl Event {
         self
     }
 
-    /// Further facts; never a secret.
-    pub fn detail(mut self, detail: serde_json::Value) -> Event {
-        self.0.detail = detail.to_string();
+    /// Further facts, as a JSON object; never a secret. A `json!` value, or a struct
+    /// where the event is frequent (no map built first).
+    pub fn detail(mut self, detail: impl Serialize) -> Event {
+        // Only a map with keys that are not strings fails, and no caller builds one.
+        self.0.detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
         self
     }
 

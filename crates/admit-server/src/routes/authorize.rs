@@ -206,7 +206,7 @@ pub async fn issue_code(
     code_ttl: i64,
     now: i64,
 ) -> Result<Response, ApiError> {
-    let code = random_token(32);
+    let code = random_token::<32>();
     state
         .store
         .insert_code(&AuthorizationCode {

@@ -188,9 +188,9 @@ pub async fn try_login(
         Checked::Throttled(seconds) => return Ok(LoginAttempt::Throttled(seconds)),
     };
     let now = now();
-    let secret_value = random_token(32);
+    let secret_value = random_token::<32>();
     let session = Session {
-        id: random_token(16),
+        id: random_token::<16>(),
         secret_hash: secret::hash(&secret_value),
         user_id: user.id,
         auth_time: now,

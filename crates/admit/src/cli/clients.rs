@@ -101,7 +101,7 @@ pub async fn run(cmd: Command, store: &Store) -> anyhow::Result<ExitCode> {
             let secret = match (public, secret_stdin) {
                 (true, _) => None,
                 (false, true) => Some(read_stdin_line("client secret")?),
-                (false, false) => Some(random_token(32)),
+                (false, false) => Some(random_token::<32>()),
             };
             if let Some(s) = &secret {
                 rules::client_secret(s).map_err(anyhow::Error::msg)?;

@@ -81,7 +81,7 @@ pub async fn start(
 
 /// Registers the site afresh on every start, so its secret is known to this process.
 async fn register_site(store: &Store, site_url: &str) -> anyhow::Result<String> {
-    let secret_value = random_token(32);
+    let secret_value = random_token::<32>();
     let now = now();
     store.delete_client(SITE_CLIENT_ID, now).await?;
     store
@@ -113,13 +113,13 @@ async fn register_site(store: &Store, site_url: &str) -> anyhow::Result<String> 
 
 /// Creates the demo user, or gives it a new password, and returns the password.
 async fn ensure_user(store: &Store) -> anyhow::Result<String> {
-    let password_value = random_token(12);
+    let password_value = random_token::<12>();
     let hash = password::hash(&password_value);
     let now = now();
     if !store.set_password(DEMO_USER, &hash, now).await? {
         store
             .insert_user(&User {
-                id: random_token(16),
+                id: random_token::<16>(),
                 username: DEMO_USER.to_owned(),
                 password_hash: hash,
                 email: Some("demo@example.com".to_owned()),

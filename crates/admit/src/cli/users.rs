@@ -67,7 +67,7 @@ pub async fn run(cmd: Command, store: &Store, file: &FileConfig) -> anyhow::Resu
             let password = new_password()?;
             let now = now();
             let user = User {
-                id: random_token(16),
+                id: random_token::<16>(),
                 username: username.clone(),
                 password_hash: password::hash_with(&password, params),
                 email,

@@ -108,7 +108,7 @@ fn batch(
             (Kind::User, Action::Add) => {
                 let want = &declared.users[&c.id];
                 let user = User {
-                    id: random_token(16),
+                    id: random_token::<16>(),
                     username: want.username.clone(),
                     password_hash: password::hash_with(&want.password.0, params),
                     email: want.email.clone(),

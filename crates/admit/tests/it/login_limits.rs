@@ -162,7 +162,7 @@ async fn a_lock_holds_on_every_instance_over_postgres() {
     let Some((database_url, name)) = fresh_database().await else {
         return;
     };
-    let master_key = admit_server::random_token(32);
+    let master_key = admit_server::random_token::<32>();
     let configure = |s: &mut admit_server::Settings| {
         s.database_url = database_url.clone();
         s.master_key = Some(master_key.clone());

@@ -70,6 +70,15 @@ async fn metrics_count_requests_tokens_logins_and_subscribers() {
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
+    // A made-up method adds no series of its own (unbounded label values).
+    let made_up = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let response = t
+        .http
+        .request(made_up, format!("{}/oauth2/token", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
 
     let after = metrics(&t.http, &url).await;
     let delta = |k: &str| get(&after, k) - get(&before, k);
@@ -96,6 +105,11 @@ async fn metrics_count_requests_tokens_logins_and_subscribers() {
         )),
         4.0
     );
+    assert_eq!(
+        delta(r#"admit_http_requests_total{route="/oauth2/token",method="other",outcome="4xx"}"#),
+        1.0
+    );
+    assert!(!after.keys().any(|k| k.contains("BREW")));
     assert_eq!(get(&after, "admit_revocation_stream_subscribers"), 1.0);
     assert_eq!(get(&after, "admit_password_checks_in_flight"), 0.0);
     assert!(after.contains_key(r#"admit_database_connections{state="idle"}"#));

@@ -13,7 +13,7 @@ pub async fn fresh_database() -> Option<(String, String)> {
     };
     let name = format!(
         "admit_e2e_{}",
-        admit_server::random_token(6)
+        admit_server::random_token::<6>()
             .to_lowercase()
             .replace(['-', '_'], "x")
     );

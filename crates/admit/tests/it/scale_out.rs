@@ -31,7 +31,7 @@ impl Cluster {
     /// migrations run once, under sqlx's advisory lock), sharing the master key.
     /// `database_url` may point at a proxy in front of the real server.
     async fn start(n: usize, database: (String, String), via: Option<String>) -> Cluster {
-        let master_key = admit_server::random_token(32);
+        let master_key = admit_server::random_token::<32>();
         let url = via.unwrap_or_else(|| database.0.clone());
         let dirs: Vec<_> = (0..n).map(|_| tempfile::tempdir().unwrap()).collect();
         let starts = dirs.iter().map(|dir| {

@@ -210,7 +210,7 @@ pub async fn create(
             rules::client_secret(&chosen).map_err(AdminError::bad_request)?;
             Some((chosen, false))
         }
-        (false, None) => Some((random_token(32), true)),
+        (false, None) => Some((random_token::<32>(), true)),
     };
     let mut client = Client {
         client_id: new.client_id,

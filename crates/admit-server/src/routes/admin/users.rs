@@ -119,7 +119,7 @@ pub async fn create(
     rules::password(&new.password).map_err(AdminError::bad_request)?;
     let now = now();
     let user = User {
-        id: random_token(16),
+        id: random_token::<16>(),
         username: username.clone(),
         password_hash: hash(&state, new.password).await?,
         email: new.email,

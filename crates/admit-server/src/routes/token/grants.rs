@@ -144,7 +144,7 @@ pub async fn refresh(
     };
     let found = found.expect("judged tokens exist");
     let family = &found.family;
-    let new_token = random_token(32);
+    let new_token = random_token::<32>();
     let row = refresh_row(client, &new_token, family, now);
     let subject = family
         .user_id

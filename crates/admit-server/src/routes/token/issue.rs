@@ -7,6 +7,7 @@ use admit_oauth::scope::Scope;
 use admit_oauth::secret;
 use admit_oauth::token::{AccessTokenGrant, TokenResponse};
 use admit_store::{RefreshFamily, RefreshToken};
+use serde::Serialize;
 
 use super::TokenClient;
 use crate::audit::Event;
@@ -34,7 +35,7 @@ pub async fn user_tokens(
     now: i64,
 ) -> Result<(TokenResponse, Option<String>), ApiError> {
     let may_refresh = client.client.may_use(GrantType::RefreshToken);
-    let family_id = may_refresh.then(|| random_token(16));
+    let family_id = may_refresh.then(random_token::<16>);
     let mut response = access_token(
         state,
         grant_type,
@@ -46,7 +47,7 @@ pub async fn user_tokens(
         now,
     )?;
     if let Some(family_id) = &family_id {
-        let refresh_token = random_token(32);
+        let refresh_token = random_token::<32>();
         let family = RefreshFamily {
             id: family_id.clone(),
             client_id: client.client.client_id.clone(),
@@ -88,7 +89,7 @@ pub fn access_token(
         scope,
         auth_time: login.map(|l| l.auth_time),
         lifetime,
-        jti: random_token(16),
+        jti: random_token::<16>(),
         session_id: login.and_then(|l| l.session_id),
         grant_id,
     };
@@ -103,15 +104,24 @@ pub fn access_token(
         .actor(format!("client:{}", client.client.client_id))
         .client(client.client.client_id.clone())
         .subject(subject)
-        .detail(serde_json::json!({
-            "grant_type": grant_type.as_str(),
-            "scope": scope.to_string(),
-            "jti": grant.jti,
-        }));
+        .detail(Issued {
+            grant_type: grant_type.as_str(),
+            jti: &grant.jti,
+            scope: scope.to_string(),
+        });
     state.audit.record(event);
     let alg = keys.access_token_key().alg().name();
     state.metrics.token(grant_type.as_str(), alg);
     Ok(TokenResponse::bearer(jwt, lifetime, scope))
+}
+
+/// A token's audit detail: one is recorded per token, so it is written straight from
+/// this struct.
+#[derive(Serialize)]
+struct Issued<'a> {
+    grant_type: &'a str,
+    jti: &'a str,
+    scope: String,
 }
 
 /// OpenID Connect Core §2 and §3.1.3.6: an ID token when `openid` was granted and the
