@@ -4,9 +4,10 @@
 //! structured log line when the answer goes out; and the request metrics. Requests
 //! whose headers are too large are refused here, before routing.
 //!
-//! Both layers run on every request, so they allocate little: the metric labels are
-//! `&'static str`, and [`RouteLayer`] is written out rather than made with `from_fn`,
-//! which boxes the inner service and the future on each call.
+//! [`observe`] runs on every request and [`RouteLayer`] on every routed one, so they
+//! allocate little: the metric labels are `&'static str`, and [`RouteLayer`] is
+//! written out rather than made with `from_fn`, which boxes the inner service and the
+//! future on each call.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -188,6 +189,8 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
+/// Refuses a request whose headers together pass [`MAX_HEADER_BYTES`] (431), inside
+/// the request's scope like any other answer.
 async fn limit_headers(request: Request, next: Next) -> Response {
     let size: usize = request
         .headers()
