@@ -44,6 +44,13 @@ async fn security_events_are_recorded_without_secrets_and_searchable() {
     let (status, tokens) = f.exchange(&code, crate::code_flow::VERIFIER).await;
     assert_eq!(status, 200);
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap();
+    let payload = access.split('.').nth(1).unwrap();
+    let access_claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
     let form = [("grant_type", "refresh_token"), ("refresh_token", &refresh)];
     let rotate = || f.t.token(Some(("site", &f.secret)), &form);
     assert_eq!(rotate().await.0, 200);
@@ -106,18 +113,22 @@ async fn security_events_are_recorded_without_secrets_and_searchable() {
         ],
         None,
     ));
-    let grants: Vec<String> = tokens
+    let details: Vec<Value> = tokens
         .iter()
-        .map(|r| {
-            let detail: Value = serde_json::from_str(r["detail"].as_str().unwrap()).unwrap();
-            detail["grant_type"].as_str().unwrap().to_owned()
-        })
+        .map(|r| serde_json::from_str(r["detail"].as_str().unwrap()).unwrap())
+        .collect();
+    let grants: Vec<&str> = details
+        .iter()
+        .map(|d| d["grant_type"].as_str().unwrap())
         .collect();
     assert_eq!(
         grants,
         ["refresh_token", "authorization_code"],
         "newest first"
     );
+    // The record names the token it issued, by its jti, and the scope it carries.
+    assert_eq!(details[1]["jti"], access_claims["jti"]);
+    assert_eq!(details[1]["scope"], access_claims["scope"]);
     let login =
         &json_lines(&t.admit_ok(&["audit", "search", "--event", "login", "--json"], None))[0];
     assert_eq!(login["outcome"], "failure");

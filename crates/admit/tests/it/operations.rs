@@ -79,6 +79,14 @@ async fn metrics_count_requests_tokens_logins_and_subscribers() {
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
+    // A path no route matches is counted as `unmatched`, never under its raw path.
+    let response = t
+        .http
+        .get(format!("{}/no/such/path", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
 
     let after = metrics(&t.http, &url).await;
     let delta = |k: &str| get(&after, k) - get(&before, k);
@@ -110,6 +118,11 @@ async fn metrics_count_requests_tokens_logins_and_subscribers() {
         1.0
     );
     assert!(!after.keys().any(|k| k.contains("BREW")));
+    assert_eq!(
+        delta(r#"admit_http_requests_total{route="unmatched",method="GET",outcome="4xx"}"#),
+        1.0
+    );
+    assert!(!after.keys().any(|k| k.contains("/no/such/path")));
     assert_eq!(get(&after, "admit_revocation_stream_subscribers"), 1.0);
     assert_eq!(get(&after, "admit_password_checks_in_flight"), 0.0);
     assert!(after.contains_key(r#"admit_database_connections{state="idle"}"#));

@@ -94,10 +94,11 @@ pub fn access_token(
         grant_id,
     };
     let keys = state.keys();
+    let claims = grant.claims(now);
     let jwt = admit_jose::sign(
         keys.access_token_key(),
         admit_jose::ACCESS_TOKEN_TYP,
-        &grant.claims(now),
+        &claims,
     )
     .map_err(anyhow::Error::from)?;
     let event = Event::new("token", "success")
@@ -106,8 +107,8 @@ pub fn access_token(
         .subject(subject)
         .detail(Issued {
             grant_type: grant_type.as_str(),
-            jti: &grant.jti,
-            scope: scope.to_string(),
+            jti: &claims.jti,
+            scope: &claims.scope,
         });
     state.audit.record(event);
     let alg = keys.access_token_key().alg().name();
@@ -121,7 +122,7 @@ pub fn access_token(
 struct Issued<'a> {
     grant_type: &'a str,
     jti: &'a str,
-    scope: String,
+    scope: &'a str,
 }
 
 /// OpenID Connect Core §2 and §3.1.3.6: an ID token when `openid` was granted and the
