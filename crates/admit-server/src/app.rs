@@ -10,7 +10,6 @@ use admit_store::Store;
 use anyhow::Context;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -259,5 +258,5 @@ fn router(state: AppState, with_metrics: bool) -> Router {
     routes
         .route_layer(observe::RouteLayer)
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
-        .layer(middleware::from_fn_with_state(state, observe::observe))
+        .layer(observe::ObserveLayer(state))
 }

@@ -1,26 +1,28 @@
 //! Every request, observed once: a request id (taken from a well-formed incoming
 //! `X-Request-Id`, else made here) returned in the response header, carried by the
-//! request's span (see [`observe`]) and its warnings, and shown on error pages; one
-//! structured log line when the answer goes out; and the request metrics. Requests
-//! whose headers are too large are refused here, before routing.
+//! request's span (see [`ObserveLayer`]) and its warnings, and shown on error pages;
+//! one structured log line when the answer goes out; and the request metrics. Requests
+//! whose headers are too large are refused here, before any handler runs.
 //!
-//! [`observe`] runs on every request and [`RouteLayer`] on every routed one, so they
-//! allocate little: the metric labels are `&'static str`, and [`RouteLayer`] is
-//! written out rather than made with `from_fn`, which boxes the inner service and the
-//! future on each call.
+//! [`ObserveLayer`] runs on every request and [`RouteLayer`] on every routed one, so
+//! they allocate little: the metric labels are `&'static str`, and both are written
+//! out as tower services rather than made with `from_fn`, which boxes the inner
+//! service and the future on each call.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::{LazyLock, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
 use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use crate::error::ApiError;
 use crate::metrics::RequestLabels;
@@ -126,81 +128,177 @@ fn intern(pattern: &str) -> &'static str {
 }
 
 /// Outer layer: sees every request, routed or not.
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| well_formed(v))
-        .map_or_else(crate::random_token::<12>, str::to_owned);
-    let method = request.method().clone();
-    // A span per request costs about a tenth of a token's CPU (BENCHMARKS.md): it is
-    // made at INFO only where traces are exported, at DEBUG otherwise. Warnings and
-    // errors within a request carry its id themselves (`request_id`).
-    let span = match state.settings().request_spans {
-        true => tracing::info_span!("request", id = %id),
-        false => tracing::debug_span!("request", id = %id),
-    };
-    let mut response = CURRENT
-        .scope(id.clone(), limit_headers(request, next).instrument(span))
-        .await;
+#[derive(Clone)]
+pub struct ObserveLayer(pub AppState);
 
-    let status = response.status().as_u16();
-    let route = response
-        .extensions()
-        .get::<Route>()
-        .map_or("unmatched", |r| r.0);
-    let client_id = response
-        .extensions()
-        .get::<LoggedClient>()
-        .map(|c| c.0.clone());
-    let seconds = started.elapsed().as_secs_f64();
-    tracing::info!(
-        target: "admit::request",
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status,
-        latency_ms = (seconds * 1e6).round() / 1e3,
-        client_id = client_id.as_deref(),
-    );
-    let labels = RequestLabels {
-        route,
-        method: method_label(&method),
-        outcome: match status / 100 {
-            1 => "1xx",
-            2 => "2xx",
-            3 => "3xx",
-            4 => "4xx",
-            5 => "5xx",
-            _ => "other",
-        },
-    };
-    state.metrics.requests.get_or_create(&labels).inc();
-    state
-        .metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(seconds);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+impl<S> Layer<S> for ObserveLayer {
+    type Service = ObserveService<S>;
+
+    fn layer(&self, inner: S) -> ObserveService<S> {
+        ObserveService {
+            inner,
+            state: self.0.clone(),
+        }
     }
-    response
 }
 
-/// Refuses a request whose headers together pass [`MAX_HEADER_BYTES`] (431), inside
-/// the request's scope like any other answer.
-async fn limit_headers(request: Request, next: Next) -> Response {
-    let size: usize = request
+#[derive(Clone)]
+pub struct ObserveService<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for ObserveService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ObserveFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| well_formed(v))
+            .map_or_else(crate::random_token::<12>, str::to_owned);
+        // A span per request costs about a tenth of a token's CPU (BENCHMARKS.md): it
+        // is made at INFO only where traces are exported, at DEBUG otherwise. Warnings
+        // and errors within a request carry its id themselves (`request_id`).
+        let span = match self.state.settings().request_spans {
+            true => tracing::info_span!("request", id = %id),
+            false => tracing::debug_span!("request", id = %id),
+        };
+        let method = request.method().clone();
+        // The 431 is made when polled, inside the request's scope like any answer.
+        let answer = match header_bytes(&request) > MAX_HEADER_BYTES {
+            true => Answer::TooLarge,
+            false => Answer::Inner {
+                future: self.inner.call(request),
+            },
+        };
+        ObserveFuture {
+            answer: CURRENT.scope(id, answer.instrument(span)),
+            seen: Some(Seen {
+                state: self.state.clone(),
+                method,
+                started,
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct ObserveFuture<F> {
+        #[pin]
+        answer: TaskLocalFuture<String, Instrumented<Answer<F>>>,
+        seen: Option<Seen>,
+    }
+}
+
+/// What the log line and the metrics need from the request.
+struct Seen {
+    state: AppState,
+    method: Method,
+    started: Instant,
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for ObserveFuture<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let response = ready!(this.answer.as_mut().poll(cx));
+        let seen = this.seen.take().expect("polled after it was ready");
+        let id = this
+            .answer
+            .take_value()
+            .expect("the scope gives its value back");
+        Poll::Ready(Ok(seen.answered(&id, response)))
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = AnswerProjection]
+    pub enum Answer<F> {
+        TooLarge,
+        Inner { #[pin] future: F },
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Answer<F> {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.project() {
+            AnswerProjection::TooLarge => Poll::Ready(
+                ApiError::TooLarge(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response(),
+            ),
+            AnswerProjection::Inner { future } => future.poll(cx).map(|answer| match answer {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }),
+        }
+    }
+}
+
+impl Seen {
+    /// The log line and the metrics for an answered request, and its id in the answer.
+    fn answered(self, id: &str, mut response: Response) -> Response {
+        let status = response.status().as_u16();
+        let route = response
+            .extensions()
+            .get::<Route>()
+            .map_or("unmatched", |r| r.0);
+        let client_id = response
+            .extensions()
+            .get::<LoggedClient>()
+            .map(|c| c.0.as_str());
+        let seconds = self.started.elapsed().as_secs_f64();
+        tracing::info!(
+            target: "admit::request",
+            request_id = %id,
+            method = %self.method,
+            route = %route,
+            status,
+            latency_ms = (seconds * 1e6).round() / 1e3,
+            client_id,
+        );
+        let labels = RequestLabels {
+            route,
+            method: method_label(&self.method),
+            outcome: match status / 100 {
+                1 => "1xx",
+                2 => "2xx",
+                3 => "3xx",
+                4 => "4xx",
+                5 => "5xx",
+                _ => "other",
+            },
+        };
+        let metrics = &self.state.metrics;
+        metrics.requests.get_or_create(&labels).inc();
+        metrics.latency.get_or_create(&labels).observe(seconds);
+        if let Ok(value) = HeaderValue::from_str(id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        response
+    }
+}
+
+/// All request headers together, in bytes: past [`MAX_HEADER_BYTES`] the answer is 431.
+fn header_bytes(request: &Request) -> usize {
+    request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if size > MAX_HEADER_BYTES {
-        return ApiError::TooLarge(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
-    }
-    next.run(request).await
+        .sum()
 }
 
 /// Extension methods share one label, so that made-up methods cannot add series.

@@ -42,6 +42,8 @@ pub struct Audit {
 }
 
 /// One event, built field by field: `Event::new("login", "failure").subject(id)`.
+/// The actor and the detail stay empty (no allocation) until set; [`Event::into_inner`]
+/// fills in the defaults, `admit` and `{}`.
 pub struct Event(AuditEvent);
 
 impl Event {
@@ -49,12 +51,12 @@ impl Event {
         Event(AuditEvent {
             at: crate::now(),
             event: event.to_owned(),
-            actor: "admit".to_owned(),
+            actor: String::new(),
             subject: None,
             client_id: None,
             address: None,
             outcome: outcome.to_owned(),
-            detail: "{}".to_owned(),
+            detail: String::new(),
         })
     }
 
@@ -82,11 +84,17 @@ impl Event {
     /// where the event is frequent (no map built first).
     pub fn detail(mut self, detail: impl Serialize) -> Event {
         // Only a map with keys that are not strings fails, and no caller builds one.
-        self.0.detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
+        self.0.detail = serde_json::to_string(&detail).unwrap_or_default();
         self
     }
 
-    pub fn into_inner(self) -> AuditEvent {
+    pub fn into_inner(mut self) -> AuditEvent {
+        if self.0.actor.is_empty() {
+            self.0.actor = "admit".to_owned();
+        }
+        if self.0.detail.is_empty() {
+            self.0.detail = "{}".to_owned();
+        }
         self.0
     }
 }
@@ -101,7 +109,7 @@ impl Audit {
     /// Queues `event` for the writer. Never waits: when the queue is full, a task
     /// waits to hand it over instead of the request.
     pub fn record(&self, event: Event) {
-        match self.queue.try_send(event.0) {
+        match self.queue.try_send(event.into_inner()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(event)) => {
                 let queue = self.queue.clone();

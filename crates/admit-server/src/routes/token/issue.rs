@@ -81,9 +81,10 @@ pub fn access_token(
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let lifetime = client.lifetimes.access;
+    let settings = state.settings();
     let grant = AccessTokenGrant {
-        issuer: &state.settings().issuer,
-        audience: &state.settings().audience,
+        issuer: &settings.issuer,
+        audience: &settings.audience,
         client_id: &client.client.client_id,
         subject,
         scope,
