@@ -73,7 +73,9 @@ impl Server {
 }
 
 /// Opens the store (creating the SQLite file and running migrations), loads or
-/// generates keys, binds `settings.listen` and serves in a background task.
+/// generates keys, binds `settings.listen` and serves in a background task. On a
+/// fresh database it answers before it returns: the next keys are generated once it
+/// serves.
 pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
     warm_up_random();
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -89,7 +91,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         .context("opening the database")?;
     let (master, created_master_key) =
         MasterKey::load_or_create(settings.master_key.as_deref(), &settings.data_dir)?;
-    Keyring::ensure(&store, &master, crate::now()).await?;
+    Keyring::ensure(&store, &master, "current", crate::now()).await?;
     let keys = Keyring::load(
         &store,
         &master,
@@ -119,13 +121,6 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         metadata: serde_json::to_string(&metadata)?,
     };
     let state = AppState(Arc::new(Inner::new(settings.clone(), parts)));
-    let background = vec![
-        tokio::spawn(housekeeping::purge_expired(
-            state.store.clone(),
-            settings.login_limits,
-        )),
-        tokio::spawn(housekeeping::keep_keys(state.clone())),
-    ];
     let (stop_audit, audit_stop) = tokio::sync::oneshot::channel();
     let audit_writer = tokio::spawn(audit::write(
         state.clone(),
@@ -168,6 +163,23 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
             .await
     });
     tracing::info!(%addr, issuer = %settings.issuer, "admit is serving");
+    // Answering already: the next keys are published a moment after start, before
+    // anyone can rotate to them (an RSA key is half of a first start's time).
+    let published = async {
+        Keyring::ensure(&state.store, &state.master, "next", crate::now()).await?;
+        housekeeping::reload_keys(&state).await
+    };
+    if let Err(e) = published.await {
+        let _ = stopping.send(true);
+        return Err(e.context("publishing the next signing keys"));
+    }
+    let background = vec![
+        tokio::spawn(housekeeping::purge_expired(
+            state.store.clone(),
+            settings.login_limits,
+        )),
+        tokio::spawn(housekeeping::keep_keys(state.clone())),
+    ];
     Ok(Server {
         addr,
         metrics_addr,

@@ -41,6 +41,11 @@ async fn keys_upkeep(state: &AppState) -> anyhow::Result<()> {
         .store
         .forget_successors(now - state.settings().refresh_grace)
         .await?;
+    reload_keys(state).await
+}
+
+/// Re-reads the key set, and swaps in a new keyring when it changed.
+pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
     let stored = state.store.list_keys().await?;
     if state.keys().built_from(&stored) {
         return Ok(());

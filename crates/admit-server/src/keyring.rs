@@ -41,24 +41,31 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Generates what is missing: a current and a next key for each asymmetric algorithm.
-    pub async fn ensure(store: &Store, master: &MasterKey, now: i64) -> anyhow::Result<()> {
+    /// Generates what is missing: a key in `state` ("current" or "next") for each
+    /// asymmetric algorithm. The server needs its current keys before it serves and
+    /// generates the next ones just after (they sign nothing for [`MIN_NEXT_AGE`]).
+    /// It blocks the thread that awaits it while it generates.
+    pub async fn ensure(
+        store: &Store,
+        master: &MasterKey,
+        state: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
         let stored = store.list_keys().await?;
         let missing: Vec<_> = ASYMMETRIC
             .into_iter()
-            .flat_map(|alg| ["current", "next"].map(|state| (alg, state)))
-            .filter(|(alg, state)| {
+            .filter(|alg| {
                 !stored
                     .iter()
-                    .any(|k| k.alg == alg.name() && k.state == *state)
+                    .any(|k| k.alg == alg.name() && k.state == state)
             })
             .collect();
-        // On a fresh database this is most of the start-up time (two RSA keys), so
-        // the keys are generated side by side, one thread each.
+        // On a fresh database an RSA key is most of the start-up time, so the keys
+        // are generated side by side, one thread each.
         let generated: Vec<_> = std::thread::scope(|scope| {
             let threads: Vec<_> = missing
                 .iter()
-                .map(|&(alg, state)| scope.spawn(move || generate(master, alg, state, now)))
+                .map(|&alg| scope.spawn(move || generate(master, alg, state, now)))
                 .collect();
             threads
                 .into_iter()

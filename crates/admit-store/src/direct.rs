@@ -18,12 +18,12 @@
 //! returns only once it is committed, and a group writes the pages its writes share
 //! to the WAL once and takes SQLite's locks once.
 //!
-//! A third connection only checkpoints the WAL, on a blocking thread and outside the
-//! turn (see [`CHECKPOINT_EVERY`]).
+//! A third connection only checkpoints the WAL, on a blocking thread (see
+//! [`CHECKPOINT_EVERY`] and [`Sqlite::checkpoint_soon`]).
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqliteSynchronous};
@@ -32,13 +32,13 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::{StoreError, WAIT};
 
-/// Direct units between two WAL checkpoints. The direct connection does not
-/// checkpoint when it commits (that would fsync on a request's thread): a checkpoint
-/// runs on a connection of its own, on a blocking thread, every this many units. A
-/// checkpoint copies each page once however often it changed, so fewer, larger ones
-/// copy less in all (1024 rather than 256: 5% more refresh rotations per CPU-second);
-/// the WAL grows to a few MB between them.
-const CHECKPOINT_EVERY: u32 = 1024;
+/// Rows changed on the direct connection between two WAL checkpoints. The direct
+/// connection does not checkpoint when it commits (that would fsync on a request's
+/// thread): a checkpoint runs on a connection of its own, on a blocking thread,
+/// every this many rows. A checkpoint copies each page once however often it
+/// changed, so fewer, larger ones copy less in all; the WAL stays within a few MB.
+/// Rows, not units: one unit may append an audit batch of hundreds of rows.
+const CHECKPOINT_EVERY: u64 = 2048;
 
 #[derive(Clone)]
 pub(crate) struct Sqlite {
@@ -49,7 +49,8 @@ pub(crate) struct Sqlite {
 struct Direct {
     /// `None` once the store is closed.
     conn: Mutex<Option<Connection>>,
-    units: AtomicU32,
+    /// `total_changes` of the direct connection when the last checkpoint began.
+    checkpointed_at: AtomicU64,
     /// Commits fsync (`synchronous=full`): run units where blocking is allowed.
     fsync: bool,
     /// Writes waiting for the next group commit ([`Sqlite::write`]).
@@ -90,7 +91,7 @@ impl Sqlite {
             pool,
             direct: Arc::new(Direct {
                 conn: Mutex::new(Some(connect()?)),
-                units: AtomicU32::new(0),
+                checkpointed_at: AtomicU64::new(0),
                 fsync,
                 queued: Default::default(),
                 checkpointer: std::sync::Mutex::new(Some(connect()?)),
@@ -113,8 +114,7 @@ impl Sqlite {
             .as_mut()
             .ok_or(StoreError::Database(sqlx::Error::PoolClosed))?;
         let out = self.committing(|| unit(conn))?;
-        drop(turn);
-        self.count_units(1);
+        self.count_changes(conn);
         Ok(out)
     }
 
@@ -158,11 +158,10 @@ impl Sqlite {
             out = &mut result => return finished(out),
             mut turn = self.turn() => {
                 let jobs = std::mem::take(&mut *self.direct.queued.lock().expect("never poisoned"));
-                let count = jobs.len() as u32;
-                let conn = turn.as_mut();
-                self.committing(|| commit_group(conn, jobs));
-                drop(turn);
-                self.count_units(count);
+                self.committing(|| commit_group(turn.as_mut(), jobs));
+                if let Some(conn) = turn.as_ref() {
+                    self.count_changes(conn);
+                }
             }
         }
         finished(result.await)
@@ -179,29 +178,32 @@ impl Sqlite {
         }
     }
 
-    /// Counts units done on the direct connection; every [`CHECKPOINT_EVERY`], a checkpoint.
-    fn count_units(&self, n: u32) {
-        let before = self.direct.units.fetch_add(n, Ordering::Relaxed);
-        if before / CHECKPOINT_EVERY != (before + n) / CHECKPOINT_EVERY {
+    /// Every [`CHECKPOINT_EVERY`] rows changed on the direct connection, a
+    /// checkpoint. Called in the turn, so no other unit counts at the same time.
+    fn count_changes(&self, conn: &Connection) {
+        let total = conn.total_changes();
+        if total - self.direct.checkpointed_at.load(Ordering::Relaxed) >= CHECKPOINT_EVERY {
+            self.direct.checkpointed_at.store(total, Ordering::Relaxed);
             self.checkpoint_soon();
         }
     }
 
-    /// A passive checkpoint on the checkpoint connection, on a blocking thread and
-    /// outside the turn: it copies committed pages into the database file alongside
-    /// readers and writers, never blocking them. Skipped while one is running.
+    /// A checkpoint on the checkpoint connection, on a blocking thread, in two
+    /// passes. The first copies committed pages into the database file outside the
+    /// turn, alongside readers and writers. Under a steady stream of writes it never
+    /// catches up with the WAL's end, and SQLite starts the WAL over only when a
+    /// checkpoint has copied all of it: the WAL grew by hundreds of MB a minute. So a
+    /// second pass, in the turn (no write of ours under way), copies the few frames
+    /// the first one missed, and the next write starts the WAL from its beginning.
+    /// Skipped while one is running.
     fn checkpoint_soon(&self) {
         let direct = self.direct.clone();
-        tokio::task::spawn_blocking(move || {
-            let Ok(mut checkpointer) = direct.checkpointer.try_lock() else {
+        tokio::spawn(async move {
+            if !checkpoint(direct.clone()).await {
                 return;
-            };
-            let Some(conn) = checkpointer.as_mut() else {
-                return; // closed
-            };
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
             }
+            let _turn = direct.conn.lock().await;
+            checkpoint(direct.clone()).await;
         });
     }
 
@@ -219,6 +221,24 @@ impl Sqlite {
         .await;
         self.pool.close().await;
     }
+}
+
+/// A passive checkpoint on the checkpoint connection, on a blocking thread; false
+/// when another is running or the store is closed.
+async fn checkpoint(direct: Arc<Direct>) -> bool {
+    let pass = tokio::task::spawn_blocking(move || {
+        let Ok(mut checkpointer) = direct.checkpointer.try_lock() else {
+            return false;
+        };
+        let Some(conn) = checkpointer.as_mut() else {
+            return false; // closed
+        };
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
+        }
+        true
+    });
+    pass.await.unwrap_or(false)
 }
 
 /// Runs `jobs` in one transaction and reports to each: its own result if the commit

@@ -117,7 +117,7 @@ pub async fn run(
     let started = std::time::Instant::now();
     let hashing = settings.password_hash;
     let server = admit_server::spawn(settings).await?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "started");
     // The clients and users the file declares, as `admit config apply` would (and
     // SIGHUP does again). Not fatal: another instance may be applying the same file.
     match crate::declared::apply(server.store(), file, hashing, "admit").await {
