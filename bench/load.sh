@@ -60,8 +60,12 @@ for _ in 1 2 3 4 5; do
   rm -rf "${DATA:?}"/*
   start_admit fresh
   firsts+=($ready_ms)
-  # The next keys follow the first answer; stop once all six keys are published.
-  until (($(curl -sf "http://127.0.0.1:$PORT/.well-known/jwks.json" | grep -o '"kid"' | wc -l) == 6)); do sleep 0.01; done
+  # The next keys follow the first answer; stop once all six keys are published
+  # (or after 10 s).
+  for _ in $(seq 1000); do
+    (($(curl -sf "http://127.0.0.1:$PORT/.well-known/jwks.json" | grep -o '"kid"' | wc -l) == 6)) && break
+    sleep 0.01
+  done
   kill -TERM $PID && wait $PID || true
 done
 read -r -a firsts <<<"$(printf '%s\n' "${firsts[@]}" | sort -n | tr '\n' ' ')"

@@ -36,9 +36,14 @@ use crate::{StoreError, WAIT};
 /// connection does not checkpoint when it commits (that would fsync on a request's
 /// thread): a checkpoint runs on a connection of its own, on a blocking thread,
 /// every this many rows. A checkpoint copies each page once however often it
-/// changed, so fewer, larger ones copy less in all; the WAL stays within a few MB.
+/// changed, so fewer, larger ones copy less in all; the WAL stays within tens of MB.
 /// Rows, not units: one unit may append an audit batch of hundreds of rows.
 const CHECKPOINT_EVERY: u64 = 2048;
+
+/// WAL frames (pages) past which a checkpoint makes its second pass, in the turn, so
+/// that the WAL starts over (see [`Sqlite::checkpoint_soon`]): about 32 MB. Below
+/// it, requests are not held up for that pass's fsyncs.
+const START_OVER_PAST: i64 = 8192;
 
 #[derive(Clone)]
 pub(crate) struct Sqlite {
@@ -192,15 +197,17 @@ impl Sqlite {
     /// passes. The first copies committed pages into the database file outside the
     /// turn, alongside readers and writers. Under a steady stream of writes it never
     /// catches up with the WAL's end, and SQLite starts the WAL over only when a
-    /// checkpoint has copied all of it: the WAL grew by hundreds of MB a minute. So a
-    /// second pass, in the turn (no write of ours under way), copies the few frames
-    /// the first one missed, and the next write starts the WAL from its beginning.
-    /// Skipped while one is running.
+    /// checkpoint has copied all of it: the WAL grew to hundreds of MB under load. So
+    /// once the WAL is past [`START_OVER_PAST`], a second pass, in the turn (no write
+    /// of ours under way), copies the few frames the first one missed, and the next
+    /// write starts the WAL from its beginning. That pass's fsyncs hold up the
+    /// requests waiting for the turn. Skipped while one is running.
     fn checkpoint_soon(&self) {
         let direct = self.direct.clone();
         tokio::spawn(async move {
-            if !checkpoint(direct.clone()).await {
-                return;
+            match checkpoint(direct.clone()).await {
+                Some(frames) if frames >= START_OVER_PAST => {}
+                _ => return,
             }
             let _turn = direct.conn.lock().await;
             checkpoint(direct.clone()).await;
@@ -223,22 +230,23 @@ impl Sqlite {
     }
 }
 
-/// A passive checkpoint on the checkpoint connection, on a blocking thread; false
-/// when another is running or the store is closed.
-async fn checkpoint(direct: Arc<Direct>) -> bool {
+/// A passive checkpoint on the checkpoint connection, on a blocking thread. Returns
+/// the frames in the WAL; `None` when it failed, another is running or the store is
+/// closed.
+async fn checkpoint(direct: Arc<Direct>) -> Option<i64> {
     let pass = tokio::task::spawn_blocking(move || {
-        let Ok(mut checkpointer) = direct.checkpointer.try_lock() else {
-            return false;
-        };
-        let Some(conn) = checkpointer.as_mut() else {
-            return false; // closed
-        };
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
+        let mut checkpointer = direct.checkpointer.try_lock().ok()?;
+        let conn = checkpointer.as_mut()?; // `None`: closed
+        // Its row: busy, frames in the WAL, frames copied.
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1)) {
+            Ok(frames) => Some(frames),
+            Err(e) => {
+                tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
+                None
+            }
         }
-        true
     });
-    pass.await.unwrap_or(false)
+    pass.await.ok().flatten()
 }
 
 /// Runs `jobs` in one transaction and reports to each: its own result if the commit

@@ -217,7 +217,7 @@ async fn the_wal_is_checkpointed_by_its_own_connection_and_starts_over() {
     let before = file("admit.db");
     // Writers that never pause: a checkpoint beside them never reaches the WAL's end.
     let writers: Vec<_> = (0..4)
-        .map(|i| tokio::spawn(rotate_chain(store.clone(), ["b", "c", "d", "e"][i], 2_500)))
+        .map(|i| tokio::spawn(rotate_chain(store.clone(), ["b", "c", "d", "e"][i], 5_000)))
         .collect();
     for writer in writers {
         writer.await.unwrap();
@@ -231,7 +231,7 @@ async fn the_wal_is_checkpointed_by_its_own_connection_and_starts_over() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The WAL header's checkpoint sequence number counts its new beginnings (SQLite's
-    // file format, "WAL File Format"). Without them the WAL grew past 100 MB here.
+    // file format, "WAL File Format"). Without them the WAL grew past 200 MB here.
     let mut header = [0u8; 16];
     std::io::Read::read_exact(
         &mut std::fs::File::open(dir.path().join("admit.db-wal")).unwrap(),
