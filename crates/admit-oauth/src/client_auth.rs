@@ -85,6 +85,10 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| -> Option<String> {
+        // Most ids and secrets have nothing to decode.
+        if !s.contains(['%', '+']) {
+            return Some(s.to_owned());
+        }
         let bytes: Vec<u8> = url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned().into_bytes())?;

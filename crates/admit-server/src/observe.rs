@@ -167,7 +167,7 @@ where
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|v| well_formed(v))
-            .map_or_else(crate::random_token::<12>, str::to_owned);
+            .map_or_else(crate::random_id::<12>, str::to_owned);
         // A span per request costs about a tenth of a token's CPU (BENCHMARKS.md): it
         // is made at INFO only where traces are exported, at DEBUG otherwise. Warnings
         // and errors within a request carry its id themselves (`request_id`).

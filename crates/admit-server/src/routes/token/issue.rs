@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::TokenClient;
 use crate::audit::Event;
 use crate::error::ApiError;
-use crate::random_token;
 use crate::state::AppState;
+use crate::{random_id, random_token};
 
 /// Who logged in, and how: what user tokens are issued from.
 pub struct Login<'a> {
@@ -90,7 +90,7 @@ pub fn access_token(
         scope,
         auth_time: login.map(|l| l.auth_time),
         lifetime,
-        jti: random_token::<16>(),
+        jti: random_id::<16>(),
         session_id: login.and_then(|l| l.session_id),
         grant_id,
     };
