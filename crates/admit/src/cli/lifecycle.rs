@@ -12,6 +12,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
 
+use super::log_fields::PlainFields;
 use super::log_output::BatchedStdout;
 use crate::config::FileConfig;
 
@@ -64,12 +65,14 @@ pub fn init_logging(
     let (filter, handle) = reload::Layer::new(filter(file)?);
     let output = BatchedStdout::start()?;
     // Colours only for a terminal: in a file or a collector they are noise.
+    let colours = std::io::stdout().is_terminal();
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(output.clone())
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_ansi(colours);
     let fmt = match format {
         "json" => fmt.json().boxed(),
-        "text" => fmt.boxed(),
+        "text" if colours => fmt.boxed(),
+        "text" => fmt.fmt_fields(PlainFields).boxed(),
         other => bail!("unknown log format {other:?} (text or json)"),
     };
     #[cfg(feature = "otel")]

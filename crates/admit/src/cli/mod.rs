@@ -9,6 +9,7 @@ mod demo;
 mod doctor;
 mod keys;
 mod lifecycle;
+mod log_fields;
 mod log_output;
 mod serve;
 mod sessions;
