@@ -43,8 +43,8 @@ pub struct Keyring {
 impl Keyring {
     /// Generates what is missing: a key in `state` ("current" or "next") for each
     /// asymmetric algorithm. The server needs its current keys before it serves and
-    /// generates the next ones just after (they sign nothing for [`MIN_NEXT_AGE`]).
-    /// It blocks the thread that awaits it while it generates.
+    /// generates the next ones just after (they sign nothing for [`MIN_NEXT_AGE`]),
+    /// on blocking threads, so the requests it already answers are not held up.
     pub async fn ensure(
         store: &Store,
         master: &MasterKey,
@@ -62,18 +62,22 @@ impl Keyring {
             .collect();
         // On a fresh database an RSA key is most of the start-up time, so the keys
         // are generated side by side, one thread each.
-        let generated: Vec<_> = std::thread::scope(|scope| {
-            let threads: Vec<_> = missing
-                .iter()
-                .map(|&alg| scope.spawn(move || generate(master, alg, state, now)))
-                .collect();
-            threads
-                .into_iter()
-                .map(|t| t.join().expect("key generation does not panic"))
-                .collect()
-        });
-        for record in generated {
-            let record = record?;
+        let generated = tokio::task::spawn_blocking(move || {
+            std::thread::scope(|scope| {
+                let threads: Vec<_> = missing
+                    .into_iter()
+                    .map(|alg| scope.spawn(move || SigningKey::generate(alg)))
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|t| t.join().expect("key generation does not panic"))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await?;
+        for key in generated {
+            let (key, private) = key?;
+            let record = record(master, &key, &private, state, now)?;
             store.insert_key(&record).await?;
             tracing::info!(kid = %record.kid, alg = %record.alg, state = %record.state, "generated a signing key");
         }

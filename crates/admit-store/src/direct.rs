@@ -205,9 +205,9 @@ impl Sqlite {
     fn checkpoint_soon(&self) {
         let direct = self.direct.clone();
         tokio::spawn(async move {
-            match checkpoint(direct.clone()).await {
-                Some(frames) if frames >= START_OVER_PAST => {}
-                _ => return,
+            let frames = checkpoint(direct.clone()).await;
+            if frames.is_none_or(|frames| frames < START_OVER_PAST) {
+                return;
             }
             let _turn = direct.conn.lock().await;
             checkpoint(direct.clone()).await;
