@@ -7,7 +7,7 @@ use admit_store::Store;
 use crate::Settings;
 use crate::audit::Audit;
 use crate::browser::CookieNames;
-use crate::client_cache::ClientCache;
+use crate::client_cache::{self, ClientCache};
 use crate::client_limits::ClientLimits;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
@@ -29,8 +29,10 @@ pub struct Inner {
     pub master: MasterKey,
     pub passwords: password::Verifier,
     pub sealer: Sealer,
-    /// Authenticated clients, for a second (see client_cache.rs).
-    pub clients: ClientCache<TokenClient>,
+    /// Authenticated clients, and client ids the database did not hold, for a
+    /// second each (see client_cache.rs).
+    pub clients: ClientCache<Arc<TokenClient>>,
+    pub unknown_clients: ClientCache<()>,
     /// Failed client authentications, for 429s (see client_limits.rs).
     pub client_limits: ClientLimits,
     pub audit: Audit,
@@ -59,7 +61,8 @@ impl Inner {
                 settings.password_hash,
             ),
             sealer: Sealer::new(&master),
-            clients: Default::default(),
+            clients: ClientCache::new(client_cache::KNOWN),
+            unknown_clients: ClientCache::new(client_cache::UNKNOWN),
             client_limits: Default::default(),
             cookies: CookieNames::for_issuer(&settings.issuer),
             metrics: Default::default(),

@@ -284,6 +284,27 @@ async fn a_removed_client_is_refused_within_a_second_and_what_it_got_meanwhile_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_client_id_is_remembered_for_a_second_then_asked_again() {
+    let t = start().await;
+    let grant = [("grant_type", "client_credentials")];
+    let tried = std::time::Instant::now();
+    let (status, _, body) = t.token(Some(("late", "whatever")), &grant).await;
+    assert_eq!((status, &body["error"]), (401, &"invalid_client".into()));
+    // Added by the CLI, straight into the database: this instance still holds the id
+    // as unknown, without asking the database, until its second is over.
+    let secret = t.add_client("late", &["--grant", "client_credentials"]);
+    let (status, _, body) = t.token(Some(("late", &secret)), &grant).await;
+    if tried.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!((status, &body["error"]), (401, &"invalid_client".into()));
+    }
+    eventually(
+        "the new client works once its id is asked again",
+        || async { t.token(Some(("late", &secret)), &grant).await.0 == 200 },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifetimes_are_set_per_client() {
     let p = provisioned().await;
     let short = p.t.add_client(

@@ -244,6 +244,8 @@ pub async fn create(
         }
         other => other?,
     }
+    // Tried a moment ago, the id may be cached as unknown: it works at once here.
+    state.unknown_clients.forget(&client.client_id);
     state.audit.record(
         admin
             .event("client.add", &client.client_id)

@@ -100,12 +100,16 @@ pub async fn authenticate_client(
     Ok(client.expect("authenticated clients exist"))
 }
 
-/// The client from the cache, else from the store (and then cached).
+/// The client from the cache, else from the store (and then cached, known or not).
 async fn client(state: &AppState, client_id: &str) -> Result<Option<Arc<TokenClient>>, ApiError> {
     if let Some(client) = state.clients.get(client_id) {
         return Ok(Some(client));
     }
+    if state.unknown_clients.get(client_id).is_some() {
+        return Ok(None);
+    }
     let Some(stored) = state.store.client(client_id).await? else {
+        state.unknown_clients.put(client_id, ());
         return Ok(None);
     };
     let client = Arc::new(TokenClient::new(state, stored));

@@ -130,6 +130,15 @@ async fn clients_are_registered_patched_and_removed_safely() {
 }
 
 async fn clients_flow(a: &Admin) {
+    // Tried before it exists, the id is remembered as unknown; registered through the
+    // admin API, it works at once all the same.
+    let (status, _, _) =
+        a.t.token(
+            Some(("svc", "whatever")),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(status, 401);
     let created = a
         .create_client(json!({
             "client_id": "svc",
