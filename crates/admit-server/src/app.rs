@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use admit_jose::Algorithm;
 use admit_oauth::metadata::Metadata;
 use admit_store::Store;
 use anyhow::Context;
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::audit::{self, Audit};
-use crate::keyring::Keyring;
+use crate::keyring::{ASYMMETRIC, Keyring};
 use crate::master_key::MasterKey;
 use crate::state::{AppState, Inner, Parts};
 use crate::{Settings, housekeeping, metrics, observe, routes};
@@ -74,8 +75,8 @@ impl Server {
 
 /// Opens the store (creating the SQLite file and running migrations), loads or
 /// generates keys, binds `settings.listen` and serves in a background task. On a
-/// fresh database it answers before it returns: the next keys are generated once it
-/// serves.
+/// fresh database it answers before it returns: the RS256 key and the next keys are
+/// generated once it serves, and it returns once they are published.
 pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
     warm_up_random();
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -91,7 +92,16 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         .context("opening the database")?;
     let (master, created_master_key) =
         MasterKey::load_or_create(settings.master_key.as_deref(), &settings.data_dir)?;
-    Keyring::ensure(&store, &master, "current", crate::now()).await?;
+    // The current keys access tokens and the audit log sign with, before serving.
+    // On a fresh database RS256's key search is most of the start (60–300 ms), so
+    // unless access tokens use it, that key is made just after admit starts to
+    // answer; the JWKS and RS256 signatures wait for it (`Inner::complete_keys`).
+    let first: Vec<_> = ASYMMETRIC
+        .into_iter()
+        .filter(|&alg| alg != Algorithm::RS256 || settings.access_token_alg == alg)
+        .map(|alg| (alg, "current"))
+        .collect();
+    Keyring::ensure(&store, &master, &first, crate::now()).await?;
     let keys = Keyring::load(
         &store,
         &master,
@@ -109,7 +119,8 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         settings.issuer = format!("http://{addr}");
         settings.audience = settings.issuer.clone();
     }
-    let metadata = Metadata::new(&settings.issuer, keys.algorithms(), scopes_supported());
+    let id_token_algs = ASYMMETRIC.iter().map(|alg| alg.name()).collect();
+    let metadata = Metadata::new(&settings.issuer, id_token_algs, scopes_supported());
     let (stopping, shutdown) = tokio::sync::watch::channel(false);
     let (audit, audit_queue) = Audit::channel();
     let parts = Parts {
@@ -163,11 +174,16 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
             .await
     });
     tracing::info!(%addr, issuer = %settings.issuer, "admit is serving");
-    // Answering already: the next keys are published a moment after start, before
-    // anyone can rotate to them (an RSA key is half of a first start's time).
+    // Answering already: the rest of the current keys are published a moment after
+    // start, first, for what waits on them; then the next keys, which sign nothing
+    // for `MIN_NEXT_AGE`.
     let published = async {
-        Keyring::ensure(&state.store, &state.master, "next", crate::now()).await?;
-        housekeeping::reload_keys(&state).await
+        for keys_state in ["current", "next"] {
+            let wanted = ASYMMETRIC.map(|alg| (alg, keys_state));
+            Keyring::ensure(&state.store, &state.master, &wanted, crate::now()).await?;
+            housekeeping::reload_keys(&state).await?;
+        }
+        anyhow::Ok(())
     };
     if let Err(e) = published.await {
         let _ = stopping.send(true);

@@ -1,7 +1,6 @@
 //! Background upkeep each instance runs: the key lifecycle (scheduled rotation,
 //! deleting keys no token can need, re-reading the key set) and purging expired rows.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use admit_store::Store;
@@ -57,10 +56,7 @@ pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
         settings.access_token_alg,
         settings.hs256_secret.as_deref(),
     )?;
-    *state
-        .keyring
-        .write()
-        .expect("the keyring lock is never poisoned") = Arc::new(fresh);
+    state.set_keys(fresh);
     Ok(())
 }
 

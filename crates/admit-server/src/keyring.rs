@@ -13,8 +13,8 @@ use anyhow::{Context, bail};
 use crate::master_key::MasterKey;
 use crate::revocation::MAX_ACCESS_TOKEN_TTL;
 
-/// The algorithms admit always holds keys for. RS256 is among them because OpenID
-/// Connect Core §15.1 requires it for ID tokens.
+/// The algorithms admit always holds keys for, and what ID tokens may use. RS256 is
+/// among them because OpenID Connect Core §15.1 requires it for ID tokens.
 pub const ASYMMETRIC: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256];
 
 /// How long a JWKS response may be cached (`Cache-Control: max-age`).
@@ -41,32 +41,30 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Generates what is missing: a key in `state` ("current" or "next") for each
-    /// asymmetric algorithm. The server needs its current keys before it serves and
-    /// generates the next ones just after (they sign nothing for [`MIN_NEXT_AGE`]),
-    /// on blocking threads, so the requests it already answers are not held up.
+    /// Generates the keys of `wanted` (algorithm, "current" or "next") that the
+    /// database lacks, side by side on blocking threads, so the requests admit
+    /// already answers are not held up.
     pub async fn ensure(
         store: &Store,
         master: &MasterKey,
-        state: &str,
+        wanted: &[(Algorithm, &'static str)],
         now: i64,
     ) -> anyhow::Result<()> {
         let stored = store.list_keys().await?;
-        let missing: Vec<_> = ASYMMETRIC
-            .into_iter()
-            .filter(|alg| {
+        let missing: Vec<_> = wanted
+            .iter()
+            .copied()
+            .filter(|(alg, state)| {
                 !stored
                     .iter()
-                    .any(|k| k.alg == alg.name() && k.state == state)
+                    .any(|k| k.alg == alg.name() && k.state == *state)
             })
             .collect();
-        // On a fresh database an RSA key is most of the start-up time, so the keys
-        // are generated side by side, one thread each.
         let generated = tokio::task::spawn_blocking(move || {
             std::thread::scope(|scope| {
                 let threads: Vec<_> = missing
                     .into_iter()
-                    .map(|alg| scope.spawn(move || SigningKey::generate(alg)))
+                    .map(|(alg, state)| scope.spawn(move || (SigningKey::generate(alg), state)))
                     .collect();
                 threads
                     .into_iter()
@@ -75,7 +73,7 @@ impl Keyring {
             })
         })
         .await?;
-        for key in generated {
+        for (key, state) in generated {
             let (key, private) = key?;
             let record = record(master, &key, &private, state, now)?;
             store.insert_key(&record).await?;
@@ -165,16 +163,10 @@ impl Keyring {
         &self.jwks
     }
 
-    /// The asymmetric algorithms admit signs with: what ID tokens may use.
-    pub fn algorithms(&self) -> Vec<&'static str> {
-        let mut algs: Vec<_> = self
-            .signing
-            .keys()
-            .filter(|a| !a.is_symmetric())
-            .map(|a| a.name())
-            .collect();
-        algs.sort_unstable();
-        algs
+    /// Whether admit holds a current key for every asymmetric algorithm. Only on a
+    /// first start, for its first moments, does it not (see `app::spawn`).
+    pub fn is_complete(&self) -> bool {
+        ASYMMETRIC.iter().all(|alg| self.signing.contains_key(alg))
     }
 }
 

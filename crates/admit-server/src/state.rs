@@ -24,8 +24,10 @@ pub struct Inner {
     settings: RwLock<Arc<Settings>>,
     pub store: Store,
     /// Re-read from the database every few seconds, so a rotation made by another
-    /// instance or the CLI takes effect everywhere.
-    pub keyring: RwLock<Arc<Keyring>>,
+    /// instance or the CLI takes effect everywhere; see [`Inner::set_keys`].
+    keyring: RwLock<Arc<Keyring>>,
+    /// Told each time the keyring is replaced, for [`Inner::complete_keys`].
+    keys_replaced: tokio::sync::watch::Sender<()>,
     pub master: MasterKey,
     pub passwords: password::Verifier,
     pub sealer: Sealer,
@@ -68,6 +70,7 @@ impl Inner {
             metrics: Default::default(),
             settings: RwLock::new(Arc::new(settings)),
             keyring: RwLock::new(Arc::new(keyring)),
+            keys_replaced: tokio::sync::watch::Sender::new(()),
             store,
             master,
             audit,
@@ -103,6 +106,33 @@ impl Inner {
             .read()
             .expect("the keyring lock is never poisoned")
             .clone()
+    }
+
+    /// The key set once it holds a current key for every algorithm, which it does
+    /// from the start except on a fresh database: admit answers before its RS256 key
+    /// exists (see `app::spawn`), and the JWKS and RS256 signatures wait for it here.
+    /// Gives up waiting when the server shuts down.
+    pub async fn complete_keys(&self) -> Arc<Keyring> {
+        let mut replaced = self.keys_replaced.subscribe();
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            let keys = self.keys();
+            if keys.is_complete() || *shutdown.borrow() {
+                return keys;
+            }
+            tokio::select! {
+                _ = replaced.changed() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    pub fn set_keys(&self, keys: Keyring) {
+        *self
+            .keyring
+            .write()
+            .expect("the keyring lock is never poisoned") = Arc::new(keys);
+        self.keys_replaced.send_replace(());
     }
 }
 

@@ -16,7 +16,8 @@ const JWKS_CACHE: &str = "public, max-age=300";
 
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.jwks_fetches.inc();
-    json(state.keys().jwks_json.clone(), JWKS_CACHE)
+    // Never without a key that signs: a client would cache that for five minutes.
+    json(state.complete_keys().await.jwks_json.clone(), JWKS_CACHE)
 }
 
 fn json(body: String, cache: &'static str) -> impl IntoResponse {

@@ -191,6 +191,62 @@ async fn serve_starts_on_a_fresh_directory_and_logs_no_secrets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_start_answers_at_once_and_its_first_jwks_is_whole() {
+    // On a fresh database admit answers before its RS256 key exists; the JWKS waits
+    // for it, so the first JWKS a client caches holds every algorithm discovery names.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("ADMIT_LOG", "info")
+        .env_remove("ADMIT_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The server's own log line, written as it starts to serve (the CLI's banner
+    // follows only once every key is published).
+    let addr = loop {
+        let line = lines.next().expect("admit serve exited early").unwrap();
+        if let Some(rest) = line.split("admit is serving addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let request = http.get(format!("http://{addr}{path}")).send();
+        async {
+            request
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let (metadata, jwks) = tokio::join!(
+        get("/.well-known/openid-configuration"),
+        get("/.well-known/jwks.json")
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let published: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    let algs = metadata["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert_eq!(algs.len(), 3, "{metadata}");
+    for alg in algs {
+        assert!(published.contains(&alg.as_str().unwrap()), "{alg}: {jwks}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_and_hs256_mode() {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("hs256.secret");

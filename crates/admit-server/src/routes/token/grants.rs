@@ -169,7 +169,8 @@ pub async fn refresh(
     response.refresh_token = Some(new_token);
     // OpenID Connect Core §12.2: a refreshed ID token for the same session, without nonce.
     if let Some(login) = &login {
-        response.id_token = id_token(state, client, &scope, login, &response.access_token, now)?;
+        response.id_token =
+            id_token(state, client, &scope, login, &response.access_token, now).await?;
     }
     // The answer is built before the rotation so it can be stored with it, atomically.
     // No grace for public clients: with no client authentication, "the same client"

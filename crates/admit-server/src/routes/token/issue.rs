@@ -63,7 +63,7 @@ pub async fn user_tokens(
         state.store.insert_refresh_family(&family, &row).await?;
         response.refresh_token = Some(refresh_token);
     }
-    response.id_token = id_token(state, client, scope, login, &response.access_token, now)?;
+    response.id_token = id_token(state, client, scope, login, &response.access_token, now).await?;
     Ok((response, family_id))
 }
 
@@ -128,7 +128,7 @@ struct Issued<'a> {
 
 /// OpenID Connect Core §2 and §3.1.3.6: an ID token when `openid` was granted and the
 /// user logged in through an SSO session (not the password grant).
-pub fn id_token(
+pub async fn id_token(
     state: &AppState,
     client: &TokenClient,
     scope: &Scope,
@@ -139,7 +139,7 @@ pub fn id_token(
     let Some(sid) = login.session_id.filter(|_| scope.contains("openid")) else {
         return Ok(None);
     };
-    let keys = state.keys();
+    let keys = state.complete_keys().await;
     let key = keys
         .signing_key(client.id_token_alg)
         .ok_or_else(|| anyhow::anyhow!("no {} key", client.id_token_alg))?;
