@@ -92,10 +92,10 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Server> {
         .context("opening the database")?;
     let (master, created_master_key) =
         MasterKey::load_or_create(settings.master_key.as_deref(), &settings.data_dir)?;
-    // The current keys access tokens and the audit log sign with, before serving.
-    // On a fresh database RS256's key search is most of the start (60–300 ms), so
-    // unless access tokens use it, that key is made just after admit starts to
-    // answer; the JWKS and RS256 signatures wait for it (`Inner::complete_keys`).
+    // The current keys, before serving. On a fresh database RS256's key search is
+    // most of the start (60–300 ms), so unless access tokens use it, that key is made
+    // just after admit starts to answer; the JWKS and RS256 signatures wait for it
+    // (`Inner::complete_keys`).
     let first: Vec<_> = ASYMMETRIC
         .into_iter()
         .filter(|&alg| alg != Algorithm::RS256 || settings.access_token_alg == alg)
