@@ -148,7 +148,7 @@ ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "
 # requests per CPU-second of valid traffic alone ($1) and of garbage alone ($2).
 garbage_share() { echo "$1 $2" | awk '{ if ($1 > 0 && $2 > 0) printf "%.2f", (0.1 / $2) / (0.9 / $1 + 0.1 / $2); else print "-" }'; }
 
-export BASIC BODY TOKEN TOKENS FORGED BAD_BASIC GARBAGE_EVERY
+export BASIC BODY TOKEN TOKENS GARBAGE_EVERY
 TOKEN=$(token)
 BASIC=$(basic svc "$SVC")
 # Client credentials and its ceiling, alternated for three rounds: the ratio of the
@@ -209,8 +209,6 @@ run "discovery" wrk1 "$BASE/.well-known/openid-configuration"
 
 # Bad input under load: the same valid traffic, pure and with every tenth request
 # garbage, and the garbage alone (what it costs), alternated for three rounds.
-FORGED="${TOKEN%.*}.$(printf 'forged-signature-of-the-right-length-for-eddsa-0123456789abcdefghijklmno' | base64 -w0 | tr '+/' '-_' | tr -d '=')"
-BAD_BASIC=$(basic svc "not-the-secret")
 for ROUND in 1 2 3; do
   GARBAGE_EVERY=0 run "client credentials, pure" wrkc -s bench/mix.lua "$BASE"
   GARBAGE_EVERY=10 run "client credentials, 10% garbage" wrkc -s bench/mix.lua "$BASE"

@@ -4,19 +4,24 @@
 -- answer); anything else counts as unexpected. A failed client authentication may be
 -- answered 429 instead of 401 once the client or address passes admit's failure limit
 -- (client_limits.rs).
--- Run with as many threads as connections, so each answer belongs to the last request.
+-- BASIC (client svc's credentials, base64) and TOKEN (an access token admit issued)
+-- come from the environment. Run with as many threads as connections, so each answer
+-- belongs to the last request.
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
 
 local form = "application/x-www-form-urlencoded"
 local basic = "Basic " .. os.getenv("BASIC")
-local forged = os.getenv("FORGED")
+-- A forged JWT: a real token of admit's (TOKEN) with a signature admit never made.
+local forged = os.getenv("TOKEN"):match("^(.+)%.") ..
+  ".Zm9yZ2VkLXNpZ25hdHVyZS1vZi10aGUtcmlnaHQtbGVuZ3RoLWZvci1lZGRzYS0wMTIzNDU2Nzg5YWJjZGVmZ2hpamtsbW5v"
 local every = tonumber(os.getenv("GARBAGE_EVERY") or "0")
 local valid = { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = basic },
   "grant_type=client_credentials", 200 }
 local garbage = {
-  -- wrong secret for a known client; an unknown client (no Argon2id for either)
-  { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = "Basic " .. os.getenv("BAD_BASIC") },
+  -- a wrong secret for the known client ("svc:not-the-secret"); an unknown client
+  -- ("nobody:nothing"); no Argon2id for either
+  { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = "Basic c3ZjOm5vdC10aGUtc2VjcmV0" },
     "grant_type=client_credentials", 401 },
   { "POST", "/oauth2/token", { ["Content-Type"] = form, ["Authorization"] = "Basic bm9ib2R5Om5vdGhpbmc=" },
     "grant_type=password&username=alice&password=guess", 401 },
