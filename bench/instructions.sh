@@ -40,13 +40,13 @@ count() {
   callgrind_control --instr=off $pid >/dev/null 2>&1
   kill $pid && wait $pid 2>/dev/null || true
   # mix.lua counts what it did not expect itself (garbage must get its 4xx).
-  if echo "$result" | grep -Eq '^unexpected [1-9]|Socket errors' ||
-    { ! echo "$result" | grep -q '^unexpected' && echo "$result" | grep -q 'Non-2xx'; }; then
+  if grep -Eq '^unexpected [1-9]|Socket errors' <<<"$result" ||
+    { ! grep -q '^unexpected' <<<"$result" && grep -q 'Non-2xx' <<<"$result"; }; then
     echo "$name: unexpected answers" >&2 && echo "$result" >&2 && exit 1
   fi
-  requests=$(echo "$result" | awk '/requests in/ {print $1}')
+  requests=$(awk '/requests in/ {print $1}' <<<"$result")
   python3 - "$DATA/$name.out" "$requests" "$name" "$DATA/$name.count" \
-    "$(echo "$result" | awk '/^valid/ {print $2}')" <<'EOF'
+    "$(awk '/^valid/ {print $2}' <<<"$result")" <<'EOF'
 import re, sys
 path, requests, name, count, valid = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 names, instructions, allocations, callee = {}, 0, 0, None
@@ -81,8 +81,11 @@ count "minimal signing handler" "$READY" bench/post.lua \
 READY=http://127.0.0.1:$PORT/.well-known/jwks.json
 "${ADMIT[@]}" >"$DATA/token.log" 2>&1 &
 pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$DATA"' EXIT
 until curl -s -o /dev/null "$READY"; do sleep 0.1; done
-TOKEN=$(curl -sf -u "svc:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth2/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+TOKEN=$(curl -sf -u "svc:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth2/token" |
+  sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+[ -n "$TOKEN" ] || { echo "admit issued no token" >&2 && exit 1; }
 kill $pid && wait $pid 2>/dev/null || true
 export TOKEN GARBAGE_EVERY
 for GARBAGE_EVERY in 0 10 1; do
