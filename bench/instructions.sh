@@ -26,8 +26,9 @@ trap 'rm -rf "$DATA"' EXIT
 export BODY=grant_type=client_credentials BASIC
 
 # count NAME URL LUA COMMAND...: the server under callgrind, counting only while wrk
-# runs LUA against URL (four connections, a thread each, as mix.lua needs). Prints a
-# table row and leaves "requests valid instructions" in $DATA/NAME.count.
+# runs LUA against URL (four connections, a thread each, as mix.lua needs), once
+# $READY answers (admit's JWKS waits for its keys, so none is made while counting).
+# Prints a table row and leaves "requests valid instructions" in $DATA/NAME.count.
 count() {
   local name=$1 url=$2 lua=$3 pid result requests
   shift 3
