@@ -7,6 +7,10 @@
 # bench/results-latest.md. Loopback only; stops by itself. See bench/README.md.
 #
 #   bash bench/load.sh                 # DURATION=10s CONNECTIONS=16 by default
+#
+# Builds go to CARGO_TARGET_DIR (target/ by default), for CARGO_BUILD_TARGET if set,
+# with the RUSTFLAGS given, so bench/pgo.sh runs this script on instrumented and on
+# profile-guided builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -15,12 +19,13 @@ PORT=${PORT:-18080}
 API_PORT=$((PORT + 1)) BASELINE_PORT=$((PORT + 10)) GUARD_PORT=$((PORT + 11)) PEER_PORT=$((PORT + 15))
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+REL=$(realpath -m "${CARGO_TARGET_DIR:-target}/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release")
 cargo build --release -q -p admit
 cargo build --release -q -p admit-server --example sign_baseline --example argon2_rate
 cargo build --release -q -p admit --example refresh_load
 cargo build --release -q -p admit-demo --example guard_baseline
 (cd bench/oidc-provider && npm ci --silent --no-audit --no-fund)
-BIN=$PWD/target/release/admit
+BIN=$REL/admit
 DATA=$(mktemp -d)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$DATA"' EXIT
@@ -89,7 +94,7 @@ ADMIT=$PID
 # The ceilings: a minimal axum server that only signs a fixed JWT with a kept EdDSA
 # key, and only verifies admit's tokens against admit's JWKS (for distinct tokens).
 curl -sf "http://127.0.0.1:$PORT/.well-known/jwks.json" >"$DATA/jwks.json"
-target/release/examples/sign_baseline 127.0.0.1:$BASELINE_PORT EdDSA "$DATA/jwks.json" &
+$REL/examples/sign_baseline 127.0.0.1:$BASELINE_PORT EdDSA "$DATA/jwks.json" &
 BASELINE=$!
 PIDS+=($BASELINE)
 until curl -sf -X POST "http://127.0.0.1:$BASELINE_PORT/token" >/dev/null; do sleep 0.01; done
@@ -104,7 +109,7 @@ token() { curl -sf -u "svc:$SVC" -d grant_type=client_credentials "$BASE/oauth2/
 
 ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 HZ=$(getconf CLK_TCK)
-OUT=bench/results-latest.md
+OUT=${OUT:-bench/results-latest.md}
 {
   echo "| scenario | req/s | p50 | p99 | unexpected | req per server CPU-s | peak RSS |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -167,7 +172,7 @@ SERVER=$ADMIT
 for ROUND in 1 2 3; do
   BASIC=$(basic app "$APP") BODY="grant_type=password&username=alice&password=correct+horse+battery+staple" \
     run "password grant (Argon2id)" wrk1 -s bench/post.lua "$BASE/oauth2/token"
-  SAMPLES[argon2]+="$(target/release/examples/argon2_rate "$(nproc)" "${DURATION%s}") "
+  SAMPLES[argon2]+="$($REL/examples/argon2_rate "$(nproc)" "${DURATION%s}") "
 done
 unset ROUND
 
@@ -178,7 +183,7 @@ for ROUND in 1 2 3; do
     curl -sf -u "app:$APP" -d grant_type=password -d username=alice -d password=correct+horse+battery+staple "$BASE/oauth2/token" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])'
   done >"$DATA/refresh.txt"
-  run "refresh-token rotation" target/release/examples/refresh_load "$BASE/oauth2/token" "$(basic app "$APP")" "$DATA/refresh.txt" "${DURATION%s}"
+  run "refresh-token rotation" $REL/examples/refresh_load "$BASE/oauth2/token" "$(basic app "$APP")" "$DATA/refresh.txt" "${DURATION%s}"
 done
 unset ROUND
 
@@ -187,7 +192,7 @@ unset ROUND
 # small process (guard_baseline); then a different token per request, to the demo API
 # in admit's process and to the minimal verifying handler.
 TOKEN=$(token)
-target/release/examples/guard_baseline 127.0.0.1:$GUARD_PORT "$BASE" "$TOKEN" &
+$REL/examples/guard_baseline 127.0.0.1:$GUARD_PORT "$BASE" "$TOKEN" &
 GUARD=$!
 PIDS+=($GUARD)
 wait_for "http://127.0.0.1:$GUARD_PORT/open/me"
