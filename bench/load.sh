@@ -94,7 +94,7 @@ ADMIT=$PID
 # The ceilings: a minimal axum server that only signs a fixed JWT with a kept EdDSA
 # key, and only verifies admit's tokens against admit's JWKS (for distinct tokens).
 curl -sf "http://127.0.0.1:$PORT/.well-known/jwks.json" >"$DATA/jwks.json"
-$REL/examples/sign_baseline 127.0.0.1:$BASELINE_PORT EdDSA "$DATA/jwks.json" &
+"$REL/examples/sign_baseline" 127.0.0.1:$BASELINE_PORT EdDSA "$DATA/jwks.json" &
 BASELINE=$!
 PIDS+=($BASELINE)
 until curl -sf -X POST "http://127.0.0.1:$BASELINE_PORT/token" >/dev/null; do sleep 0.01; done
@@ -172,7 +172,7 @@ SERVER=$ADMIT
 for ROUND in 1 2 3; do
   BASIC=$(basic app "$APP") BODY="grant_type=password&username=alice&password=correct+horse+battery+staple" \
     run "password grant (Argon2id)" wrk1 -s bench/post.lua "$BASE/oauth2/token"
-  SAMPLES[argon2]+="$($REL/examples/argon2_rate "$(nproc)" "${DURATION%s}") "
+  SAMPLES[argon2]+="$("$REL/examples/argon2_rate" "$(nproc)" "${DURATION%s}") "
 done
 unset ROUND
 
@@ -183,7 +183,7 @@ for ROUND in 1 2 3; do
     curl -sf -u "app:$APP" -d grant_type=password -d username=alice -d password=correct+horse+battery+staple "$BASE/oauth2/token" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])'
   done >"$DATA/refresh.txt"
-  run "refresh-token rotation" $REL/examples/refresh_load "$BASE/oauth2/token" "$(basic app "$APP")" "$DATA/refresh.txt" "${DURATION%s}"
+  run "refresh-token rotation" "$REL/examples/refresh_load" "$BASE/oauth2/token" "$(basic app "$APP")" "$DATA/refresh.txt" "${DURATION%s}"
 done
 unset ROUND
 
@@ -192,7 +192,7 @@ unset ROUND
 # small process (guard_baseline); then a different token per request, to the demo API
 # in admit's process and to the minimal verifying handler.
 TOKEN=$(token)
-$REL/examples/guard_baseline 127.0.0.1:$GUARD_PORT "$BASE" "$TOKEN" &
+"$REL/examples/guard_baseline" 127.0.0.1:$GUARD_PORT "$BASE" "$TOKEN" &
 GUARD=$!
 PIDS+=($GUARD)
 wait_for "http://127.0.0.1:$GUARD_PORT/open/me"

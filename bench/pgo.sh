@@ -13,13 +13,14 @@
 #   bash bench/pgo.sh          # TRAIN_DURATION=2s, then load.sh's own DURATION
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LLVM=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+RUSTC=$(rustc -vV)
+LLVM=$(sed -n 's/^LLVM version: \([0-9]*\).*/\1/p' <<<"$RUSTC")
 PROFDATA=llvm-profdata-$LLVM
 command -v "$PROFDATA" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "llvm-$LLVM" >/dev/null; }
 PROFILES=$(realpath -m target/pgo-profiles)
 # Builds for the host named as a target, so RUSTFLAGS reach only what runs under load,
 # not build scripts or proc macros.
-CARGO_BUILD_TARGET=$(rustc -vV | sed -n 's/^host: //p')
+CARGO_BUILD_TARGET=$(sed -n 's/^host: //p' <<<"$RUSTC")
 export CARGO_BUILD_TARGET
 rm -rf "$PROFILES"
 

@@ -7,6 +7,7 @@
 
 use axum::routing::get;
 use axum::{Json, Router};
+use tokio::signal::unix::{SignalKind, signal};
 
 #[tokio::main]
 async fn main() {
@@ -34,8 +35,7 @@ async fn main() {
         .expect("binding");
     // Stops on SIGTERM by returning from main, so that a build with
     // `-Cprofile-generate` writes its profile (bench/pgo.sh).
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("catching SIGTERM");
+    let mut term = signal(SignalKind::terminate()).expect("catching SIGTERM");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             term.recv().await;

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tokio::signal::unix::{SignalKind, signal};
 
 #[tokio::main]
 async fn main() {
@@ -53,8 +54,7 @@ async fn main() {
         .expect("binding");
     // Stops on SIGTERM by returning from main, so that a build with
     // `-Cprofile-generate` writes its profile (bench/pgo.sh).
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("catching SIGTERM");
+    let mut term = signal(SignalKind::terminate()).expect("catching SIGTERM");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             term.recv().await;
