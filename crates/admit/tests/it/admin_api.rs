@@ -316,6 +316,15 @@ async fn the_openapi_document_describes_every_operation() {
     }
     assert!(doc["paths"]["/admin/openapi.json"]["get"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // OpenAPI 3.1 §4.8.10.1: an operationId MUST be unique among all operations
+    // (tools resolve links and generate client methods by it).
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().expect("every operation has an id");
+            assert!(ids.insert(id.to_owned()), "operationId {id} repeats");
+        }
+    }
 }
 
 /// schemathesis (from PyPI) runs bounded property-based calls of every operation in

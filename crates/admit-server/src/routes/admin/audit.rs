@@ -76,7 +76,8 @@ pub struct SearchQuery {
 }
 
 /// Records matching every filter given, newest first.
-#[utoipa::path(get, path = "/audit", tag = "audit", params(SearchQuery),
+#[utoipa::path(get, path = "/audit", operation_id = "search_audit",
+    tag = "audit", params(SearchQuery),
     responses((status = 200, description = "A page of records", body = Page<AuditRecordView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn search(
@@ -146,7 +147,7 @@ pub struct Break {
 }
 
 /// Check the hash chain and the signed anchors (200 either way: `ok` says).
-#[utoipa::path(get, path = "/audit/verify", tag = "audit",
+#[utoipa::path(get, path = "/audit/verify", operation_id = "verify_audit", tag = "audit",
     responses((status = 200, description = "The verification report", body = Verification)))]
 pub async fn verify(
     _: Admin,

@@ -85,7 +85,8 @@ fn with_tag(status: StatusCode, client: &Client, body: impl Serialize) -> Respon
 }
 
 /// List clients, ordered by client_id.
-#[utoipa::path(get, path = "/clients", tag = "clients", params(PageQuery),
+#[utoipa::path(get, path = "/clients", operation_id = "list_clients",
+    tag = "clients", params(PageQuery),
     responses((status = 200, description = "A page of clients", body = Page<ClientView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn list(
@@ -188,7 +189,8 @@ pub struct CreatedClient {
 }
 
 /// Register a client.
-#[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClient,
+#[utoipa::path(post, path = "/clients", operation_id = "create_client",
+    tag = "clients", request_body = NewClient,
     responses(
         (status = 201, description = "Created", body = CreatedClient,
             headers(("ETag" = String), ("Location" = String))),
@@ -266,7 +268,7 @@ pub async fn create(
 }
 
 /// Show one client.
-#[utoipa::path(get, path = "/clients/{client_id}", tag = "clients",
+#[utoipa::path(get, path = "/clients/{client_id}", operation_id = "get_client", tag = "clients",
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "The client", body = ClientView, headers(("ETag" = String))),
@@ -359,7 +361,8 @@ impl ClientPatch {
 
 /// Change a client. Tokens already issued keep what they were issued with; copies
 /// of the client cached by other requests live a second more.
-#[utoipa::path(patch, path = "/clients/{client_id}", tag = "clients",
+#[utoipa::path(patch, path = "/clients/{client_id}", operation_id = "update_client",
+    tag = "clients",
     params(("client_id" = String, Path),
         ("If-Match" = Option<String>, Header, description = "Change only this version")),
     request_body(content = ClientPatch, content_type = "application/merge-patch+json"),
@@ -411,7 +414,8 @@ pub async fn update(
 
 /// Remove a client; its refresh tokens stop working at once, its access tokens
 /// wherever the revocation stream is followed.
-#[utoipa::path(delete, path = "/clients/{client_id}", tag = "clients",
+#[utoipa::path(delete, path = "/clients/{client_id}", operation_id = "delete_client",
+    tag = "clients",
     params(("client_id" = String, Path),
         ("If-Match" = Option<String>, Header, description = "Remove only this version")),
     responses(

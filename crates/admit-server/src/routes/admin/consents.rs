@@ -38,7 +38,8 @@ impl From<Consent> for ConsentView {
 }
 
 /// List the consents a user has given, ordered by client_id.
-#[utoipa::path(get, path = "/users/{username}/consents", tag = "consents",
+#[utoipa::path(get, path = "/users/{username}/consents", operation_id = "list_consents",
+    tag = "consents",
     params(("username" = String, Path), PageQuery),
     responses(
         (status = 200, description = "A page of consents", body = Page<ConsentView>,
@@ -68,7 +69,8 @@ pub async fn list(
 }
 
 /// Withdraw a user's consent to a client.
-#[utoipa::path(delete, path = "/users/{username}/consents/{client_id}", tag = "consents",
+#[utoipa::path(delete, path = "/users/{username}/consents/{client_id}", operation_id = "revoke_consent",
+    tag = "consents",
     params(("username" = String, Path), ("client_id" = String, Path)),
     responses(
         (status = 204, description = "Withdrawn"),

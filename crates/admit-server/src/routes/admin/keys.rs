@@ -36,7 +36,7 @@ pub struct KeyView {
 }
 
 /// List signing keys, ordered by kid.
-#[utoipa::path(get, path = "/keys", tag = "keys", params(PageQuery),
+#[utoipa::path(get, path = "/keys", operation_id = "list_keys", tag = "keys", params(PageQuery),
     responses((status = 200, description = "A page of keys", body = Page<KeyView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn list(
@@ -110,7 +110,8 @@ pub struct RotatedKey {
 }
 
 /// Promote each next key to current, retire the current one, publish a new next key.
-#[utoipa::path(post, path = "/keys/rotate", tag = "keys", request_body = Rotate,
+#[utoipa::path(post, path = "/keys/rotate", operation_id = "rotate_keys",
+    tag = "keys", request_body = Rotate,
     responses(
         (status = 200, description = "Rotated", body = Rotated),
         (status = 409, description = "A next key is too young (retry later, or force) or missing",
@@ -168,7 +169,7 @@ pub struct Imported {
 
 /// Import a private key (a private JWK: EdDSA, ES256 or RS256) as the next key of
 /// its algorithm; the next rotation makes it current.
-#[utoipa::path(post, path = "/keys/import", tag = "keys",
+#[utoipa::path(post, path = "/keys/import", operation_id = "import_key", tag = "keys",
     request_body(content = Object, description = "A private JWK", content_type = "application/json"),
     responses(
         (status = 201, description = "Imported", body = Imported)))]

@@ -35,7 +35,8 @@ use crate::state::AppState;
 pub struct ApiDoc;
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+#[utoipa::path(get, path = "/openapi.json", operation_id = "get_openapi_document",
+    tag = "meta", security(()),
     responses((status = 200, description = "The OpenAPI document", body = Object)))]
 pub async fn document(
     State(state): State<AppState>,

@@ -67,7 +67,8 @@ pub struct ListQuery {
 }
 
 /// List sessions, live and ended, oldest first.
-#[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListQuery),
+#[utoipa::path(get, path = "/sessions", operation_id = "list_sessions",
+    tag = "sessions", params(ListQuery),
     responses(
         (status = 200, description = "A page of sessions", body = Page<SessionView>,
             headers(("Link" = String, description = "The next page, when there is one"))),
@@ -105,7 +106,7 @@ pub async fn list(
 }
 
 /// End one session.
-#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions",
+#[utoipa::path(delete, path = "/sessions/{id}", operation_id = "revoke_session", tag = "sessions",
     params(("id" = String, Path, description = "The session id (`sid`)")),
     responses(
         (status = 204, description = "Ended (or already ended)"),
@@ -133,7 +134,8 @@ pub struct Ended {
 }
 
 /// End every live session of a user ("log out everywhere").
-#[utoipa::path(delete, path = "/users/{username}/sessions", tag = "sessions",
+#[utoipa::path(delete, path = "/users/{username}/sessions", operation_id = "revoke_user_sessions",
+    tag = "sessions",
     params(("username" = String, Path)),
     responses(
         (status = 200, description = "Ended", body = Ended),

@@ -68,7 +68,7 @@ fn with_tag(status: StatusCode, user: &User) -> Response {
 }
 
 /// List users, ordered by username.
-#[utoipa::path(get, path = "/users", tag = "users", params(PageQuery),
+#[utoipa::path(get, path = "/users", operation_id = "list_users", tag = "users", params(PageQuery),
     responses((status = 200, description = "A page of users", body = Page<UserView>,
         headers(("Link" = String, description = "The next page, when there is one")))))]
 pub async fn list(
@@ -100,7 +100,8 @@ pub struct NewUser {
 }
 
 /// Create a user.
-#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+#[utoipa::path(post, path = "/users", operation_id = "create_user",
+    tag = "users", request_body = NewUser,
     responses(
         (status = 201, description = "Created", body = UserView,
             headers(("ETag" = String), ("Location" = String))),
@@ -149,7 +150,7 @@ pub async fn create(
 }
 
 /// Show one user.
-#[utoipa::path(get, path = "/users/{username}", tag = "users",
+#[utoipa::path(get, path = "/users/{username}", operation_id = "get_user", tag = "users",
     params(("username" = String, Path, description = "The username, in any spelling that canonicalises to it")),
     responses(
         (status = 200, description = "The user", body = UserView, headers(("ETag" = String))),
@@ -171,7 +172,7 @@ pub async fn get(
 }
 
 /// Remove a user; their sessions, refresh tokens and consents end at once.
-#[utoipa::path(delete, path = "/users/{username}", tag = "users",
+#[utoipa::path(delete, path = "/users/{username}", operation_id = "delete_user", tag = "users",
     params(("username" = String, Path),
         ("If-Match" = Option<String>, Header, description = "Remove only this version")),
     responses(
@@ -213,7 +214,8 @@ pub struct NewPassword {
 }
 
 /// Change a user's password; their sessions and tokens are revoked.
-#[utoipa::path(put, path = "/users/{username}/password", tag = "users",
+#[utoipa::path(put, path = "/users/{username}/password", operation_id = "set_user_password",
+    tag = "users",
     params(("username" = String, Path),
         ("If-Match" = Option<String>, Header, description = "Change only this version of the user")),
     request_body = NewPassword,
@@ -260,7 +262,7 @@ pub struct Unlocked {
 }
 
 /// Lift the login lock and back-off of a username (known or not).
-#[utoipa::path(post, path = "/users/{username}/unlock", tag = "users",
+#[utoipa::path(post, path = "/users/{username}/unlock", operation_id = "unlock_user", tag = "users",
     params(("username" = String, Path)),
     responses((status = 200, description = "Unlocked", body = Unlocked)))]
 pub async fn unlock(
@@ -280,7 +282,8 @@ pub async fn unlock(
 }
 
 /// Lift the login lock and back-off of a client address (IPv4 or IPv6).
-#[utoipa::path(post, path = "/addresses/{address}/unlock", tag = "users",
+#[utoipa::path(post, path = "/addresses/{address}/unlock", operation_id = "unlock_address",
+    tag = "users",
     params(("address" = String, Path, description = "An IPv4 or IPv6 address")),
     responses((status = 200, description = "Unlocked", body = Unlocked)))]
 pub async fn unlock_address(
