@@ -1,6 +1,7 @@
 //! The SQLite backend: sqlx's pool for most queries, and a second connection driven
 //! by rusqlite on the calling thread for the hot ones (refresh lookup and rotation,
-//! audit appends).
+//! audit appends, and the revocation check and user lookup that introspection and
+//! UserInfo make).
 //!
 //! sqlx runs every SQLite statement on a worker thread, and each statement's round
 //! trip is two thread switches. On a busy two-core machine those cost more than

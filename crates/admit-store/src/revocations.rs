@@ -4,8 +4,9 @@
 //! expired (its `expires_at`), then is purged; the newest event alone is kept
 //! even then, so [`Store::latest_revocation_seq`] never goes back.
 
+use crate::direct::numbered;
 use crate::locks::TAKE_LOCK;
-use crate::{Store, StoreError};
+use crate::{Pool, Store, StoreError};
 
 /// One revocation: every token `kind` and `value` match is revoked.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -23,6 +24,15 @@ pub struct RevocationEvent {
 }
 
 const COLUMNS: &str = "seq, kind, value, revoked_at, expires_at";
+
+/// `value = NULL` is never true, so an absent sid or grant matches nothing.
+const IS_REVOKED: &str = "SELECT 1 FROM revocation_events WHERE expires_at >= $7 AND (\
+        (kind = 'jti' AND value = $1) \
+     OR (kind = 'sid' AND value = $2) \
+     OR (kind = 'grant' AND value = $3) \
+     OR (kind = 'client' AND value = $4 AND $6 <= revoked_at) \
+     OR (kind = 'sub' AND value = $5 AND $6 <= revoked_at)) \
+     LIMIT 1";
 
 impl Store {
     /// Appends an event and returns it with its `seq`. A `kind` other than
@@ -110,27 +120,28 @@ impl Store {
         iat: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        // `value = NULL` is never true, so an absent sid or grant matches nothing.
-        let hit = on_pool!(self, p => sqlx::query(
-            "SELECT 1 FROM revocation_events WHERE expires_at >= $7 AND (\
-                (kind = 'jti' AND value = $1) \
-             OR (kind = 'sid' AND value = $2) \
-             OR (kind = 'grant' AND value = $3) \
-             OR (kind = 'client' AND value = $4 AND $6 <= revoked_at) \
-             OR (kind = 'sub' AND value = $5 AND $6 <= revoked_at)) \
-             LIMIT 1",
-        )
-        .bind(jti)
-        .bind(sid)
-        .bind(grant)
-        .bind(client_id)
-        .bind(sub)
-        .bind(iat)
-        .bind(now)
-        .fetch_optional(p)
-        .await
-        .map(|row| row.is_some()))?;
-        Ok(hit)
+        match &self.pool {
+            // Every introspection and UserInfo request asks: on SQLite, on the direct
+            // connection (no thread switch, see direct.rs).
+            Pool::Sqlite(s) => {
+                s.run(|c| {
+                    c.prepare_cached(&numbered(IS_REVOKED))?
+                        .exists(rusqlite::params![jti, sid, grant, client_id, sub, iat, now])
+                })
+                .await
+            }
+            Pool::Postgres(p) => Ok(sqlx::query(IS_REVOKED)
+                .bind(jti)
+                .bind(sid)
+                .bind(grant)
+                .bind(client_id)
+                .bind(sub)
+                .bind(iat)
+                .bind(now)
+                .fetch_optional(p)
+                .await?
+                .is_some()),
+        }
     }
 
     /// Deletes events that expired before `now`, in batches, except the

@@ -3,7 +3,10 @@
 //! transaction, so no login outlives the credentials it was granted on.
 //! Deleting a user also forgets the consents it gave.
 
-use crate::{Store, StoreError};
+use rusqlite::OptionalExtension;
+
+use crate::direct::numbered;
+use crate::{Pool, Store, StoreError};
 
 /// A local account. `password_hash` is a PHC string made by the caller.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -38,6 +41,22 @@ impl std::fmt::Debug for User {
 const COLUMNS: &str =
     "id, username, password_hash, email, email_verified, name, created_at, updated_at";
 
+impl User {
+    /// A row of [`COLUMNS`], read on the direct SQLite connection.
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+        Ok(User {
+            id: row.get(0)?,
+            username: row.get(1)?,
+            password_hash: row.get(2)?,
+            email: row.get(3)?,
+            email_verified: row.get(4)?,
+            name: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        })
+    }
+}
+
 impl Store {
     /// Inserts a user; [`StoreError::Conflict`] if the id or username is taken.
     pub async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
@@ -53,9 +72,21 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(username).fetch_optional(p).await)?)
     }
 
+    /// Introspection and UserInfo ask this on every request: on SQLite, on the direct
+    /// connection (no thread switch, see direct.rs).
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
+        match &self.pool {
+            Pool::Sqlite(s) => {
+                s.run(|c| {
+                    c.prepare_cached(&numbered(&sql))?
+                        .query_row([id], User::read)
+                        .optional()
+                })
+                .await
+            }
+            Pool::Postgres(p) => Ok(sqlx::query_as(&sql).bind(id).fetch_optional(p).await?),
+        }
     }
 
     /// All users, ordered by username.

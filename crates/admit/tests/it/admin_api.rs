@@ -321,7 +321,9 @@ async fn the_openapi_document_describes_every_operation() {
     let mut ids = std::collections::HashSet::new();
     for item in doc["paths"].as_object().unwrap().values() {
         for op in item.as_object().unwrap().values() {
-            let id = op["operationId"].as_str().expect("every operation has an id");
+            let id = op["operationId"]
+                .as_str()
+                .expect("every operation has an id");
             assert!(ids.insert(id.to_owned()), "operationId {id} repeats");
         }
     }
