@@ -27,8 +27,10 @@ rm -rf "$PROFILES"
 TRAIN=$(realpath -m target/pgo-train)
 CARGO_TARGET_DIR=$TRAIN RUSTFLAGS="-Cprofile-generate=$PROFILES" OUT=/dev/null \
   DURATION=${TRAIN_DURATION:-2s} bash bench/load.sh >/dev/null
-# load.sh's servers write their profiles as they exit, after it has returned.
-while pgrep -f "^$TRAIN/$CARGO_BUILD_TARGET/release/" >/dev/null; do sleep 0.1; done
+# load.sh's servers write their profiles as they exit, after it has returned; one
+# still running after 30 s is left out of the profile, and stopped.
+for _ in $(seq 300); do pgrep -f "^$TRAIN/$CARGO_BUILD_TARGET/release/" >/dev/null || break; sleep 0.1; done
+pkill -KILL -f "^$TRAIN/$CARGO_BUILD_TARGET/release/" || true
 "$PROFDATA" merge -o "$PROFILES/merged.profdata" "$PROFILES"
 
 CARGO_TARGET_DIR=target/pgo RUSTFLAGS="-Cprofile-use=$PROFILES/merged.profdata" bash bench/load.sh

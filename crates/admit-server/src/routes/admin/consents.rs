@@ -69,8 +69,8 @@ pub async fn list(
 }
 
 /// Withdraw a user's consent to a client.
-#[utoipa::path(delete, path = "/users/{username}/consents/{client_id}", operation_id = "revoke_consent",
-    tag = "consents",
+#[utoipa::path(delete, path = "/users/{username}/consents/{client_id}",
+    operation_id = "revoke_consent", tag = "consents",
     params(("username" = String, Path), ("client_id" = String, Path)),
     responses(
         (status = 204, description = "Withdrawn"),
